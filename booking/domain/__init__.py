@@ -1,0 +1,58 @@
+"""The pure scheduling core: slots, recurrence, booking rules and availability.
+
+Imports only the standard library and dateutil, so it can be tested and reused without Flask
+or a database.
+"""
+
+from booking.domain.availability import RoomAvailability, free_intervals, free_rooms, is_free
+from booking.domain.recurrence import (
+    Expansion,
+    Frequency,
+    Limits,
+    Recurrence,
+    RecurrenceError,
+    Skipped,
+    expand,
+)
+from booking.domain.rules import (
+    Busy,
+    Closure,
+    OpeningHours,
+    Problem,
+    Reason,
+    RoomRules,
+    WeeklyWindow,
+    check,
+    describe,
+    find_overlaps,
+)
+from booking.domain.slots import Slot, from_local, merge, subtract, to_local
+
+__all__ = [
+    "Busy",
+    "Closure",
+    "Expansion",
+    "Frequency",
+    "Limits",
+    "OpeningHours",
+    "Problem",
+    "Reason",
+    "Recurrence",
+    "RecurrenceError",
+    "RoomAvailability",
+    "RoomRules",
+    "Skipped",
+    "Slot",
+    "WeeklyWindow",
+    "check",
+    "describe",
+    "expand",
+    "find_overlaps",
+    "free_intervals",
+    "free_rooms",
+    "from_local",
+    "is_free",
+    "merge",
+    "subtract",
+    "to_local",
+]
