@@ -1,6 +1,7 @@
 """Slot arithmetic against sets of minutes, and the DST policy of from_local."""
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -37,7 +38,7 @@ def union(items: list[Slot]) -> set[int]:
 
 def assert_canonical(items: list[Slot]) -> None:
     """Sorted, and neither overlapping nor touching (else they would have been merged)."""
-    for left, right in zip(items, items[1:], strict=False):
+    for left, right in pairwise(items):
         assert left.ends_at < right.starts_at
 
 
