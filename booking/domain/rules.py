@@ -216,9 +216,9 @@ def check(
 
     Problems come in a fixed order: time rules (IN_PAST / TOO_SHORT_NOTICE, TOO_FAR_AHEAD),
     duration, capacity, opening hours, closures, then one TAKEN per colliding busy entry in
-    order of its start. Buffers widen the candidate only for the TAKEN check, because they keep
-    bookings apart from each other; closures and opening hours constrain the booked time
-    itself, so they see the bare candidate.
+    order of its start (ties in input order). Buffers widen the candidate only for the TAKEN
+    check, because they keep bookings apart from each other; closures and opening hours
+    constrain the booked time itself, so they see the bare candidate.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("check needs an aware 'now'")
