@@ -81,7 +81,10 @@ class Recurrence:
 
     def __post_init__(self) -> None:
         # Normalised so that equal rules compare equal and round-trip through to_rrule.
-        object.__setattr__(self, "freq", Frequency(self.freq))
+        try:
+            object.__setattr__(self, "freq", Frequency(self.freq))
+        except ValueError:
+            raise RecurrenceError("freq", "repeat daily, weekly or monthly") from None
         object.__setattr__(self, "byweekday", tuple(sorted(set(self.byweekday))))
         object.__setattr__(self, "exdates", frozenset(self.exdates))
 

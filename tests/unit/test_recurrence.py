@@ -468,3 +468,10 @@ def test_ical_rrule_until_is_utc() -> None:
 def test_from_rrule_rejects_what_we_do_not_support(text: str) -> None:
     with pytest.raises(RecurrenceError):
         Recurrence.from_rrule(text)
+
+
+def test_frequency_accepts_its_value_and_rejects_others() -> None:
+    assert Recurrence("weekly", count=2).freq is Frequency.WEEKLY  # type: ignore[arg-type]
+    with pytest.raises(RecurrenceError) as info:
+        Recurrence("yearly", count=2)  # type: ignore[arg-type]
+    assert info.value.field == "freq"
