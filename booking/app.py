@@ -1,0 +1,89 @@
+"""The application factory and request-wide settings (locale, time zone, logging)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from flask_login import current_user
+
+from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides what ``config.Config`` read from the env."""
+    from config import Config
+
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_DIR / "templates"),
+        static_folder=str(PROJECT_DIR / "static"),
+        instance_path=str(PROJECT_DIR / "instance"),
+    )
+    app.config.from_mapping(Config().as_dict())
+    if config:
+        app.config.update(config)
+    _check_secret_key(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+
+    from booking import models  # noqa: F401  (register mappers before first use)
+    from booking.database import install_database_hooks
+
+    with app.app_context():
+        install_database_hooks(db.engine)
+
+    from booking.web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+
+    from booking.cli import register_cli
+
+    register_cli(app)
+    _configure_logging(app)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    from config import DEVELOPMENT_SECRET_KEY
+
+    if app.config["ENV"] == "production" and app.config.get("SECRET_KEY") in (
+        None,
+        "",
+        DEVELOPMENT_SECRET_KEY,
+    ):
+        raise RuntimeError("SECRET_KEY must be set to a long random value in production.")
+
+
+def select_locale() -> str:
+    """The user's setting, else ``?lang=``, else the browser's Accept-Language, else German."""
+    languages = ("de", "en")
+    if getattr(current_user, "is_authenticated", False) and current_user.language in languages:
+        return current_user.language
+    lang = request.args.get("lang")
+    if lang in languages:
+        return lang
+    return request.accept_languages.best_match(languages) or "de"
+
+
+def select_timezone() -> str:
+    from flask import current_app
+
+    return current_app.config["BOOKING_TIMEZONE"]
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )

@@ -1,0 +1,38 @@
+"""The data model. Import models from here."""
+
+from booking.models.bookings import AuditEvent, Booking, Occupancy, Occurrence
+from booking.models.enums import (
+    ApprovalPolicy,
+    Feature,
+    MemberRole,
+    OccurrenceStatus,
+    OrganisationKind,
+    SiteKind,
+)
+from booking.models.people import Membership, Organisation, User, site_manager
+from booking.models.places import Closure, OpeningWindow, Room, RoomFeature, Site
+from booking.models.types import UTCDateTime, utcnow
+
+__all__ = [
+    "ApprovalPolicy",
+    "AuditEvent",
+    "Booking",
+    "Closure",
+    "Feature",
+    "MemberRole",
+    "Membership",
+    "Occupancy",
+    "Occurrence",
+    "OccurrenceStatus",
+    "OpeningWindow",
+    "Organisation",
+    "OrganisationKind",
+    "Room",
+    "RoomFeature",
+    "Site",
+    "SiteKind",
+    "UTCDateTime",
+    "User",
+    "site_manager",
+    "utcnow",
+]

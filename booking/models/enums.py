@@ -1,0 +1,62 @@
+"""Vocabularies stored as strings (StrEnum): readable in the database and in the API."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SiteKind(StrEnum):
+    SCHOOL = "school"
+    LIBRARY = "library"
+    DISTRICT_HOUSE = "district_house"
+    YOUTH_CENTRE = "youth_centre"
+    CHURCH_HALL = "church_hall"
+    SENIOR_CENTRE = "senior_centre"
+    ADULT_EDUCATION = "adult_education"
+    OTHER = "other"
+
+
+class Feature(StrEnum):
+    PROJECTOR = "projector"
+    SCREEN = "screen"
+    PIANO = "piano"
+    KITCHEN = "kitchen"
+    STAGE = "stage"
+    SPORTS_FLOOR = "sports_floor"
+    SOUND_SYSTEM = "sound_system"
+    WHITEBOARD = "whiteboard"
+    FLIPCHART = "flipchart"
+    WIFI = "wifi"
+    TABLES_CHAIRS = "tables_chairs"
+    CHANGING_ROOMS = "changing_rooms"
+    SHOWERS = "showers"
+    DARKENING = "darkening"
+    MIRRORS = "mirrors"
+    COMPUTERS = "computers"
+
+
+class ApprovalPolicy(StrEnum):
+    MANUAL = "manual"
+    AUTOMATIC = "automatic"
+    TRUSTED = "trusted"  # automatic for trusted organisations, manual for everyone else
+
+
+class OrganisationKind(StrEnum):
+    ASSOCIATION = "association"
+    INITIATIVE = "initiative"
+    SCHOOL = "school"
+    CITY_DEPARTMENT = "city_department"
+    CHURCH = "church"
+    OTHER = "other"
+
+
+class MemberRole(StrEnum):
+    MEMBER = "member"
+    ADMIN = "admin"  # may add and remove members
+
+
+class OccurrenceStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
