@@ -1,0 +1,81 @@
+"""Who may do what. Checked in services, never only in templates."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+
+from booking.extensions import db
+from booking.models import Booking, Membership, User, site_manager
+
+
+def _user(user) -> User | None:
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def can_manage_site(user, site_id: int) -> bool:
+    u = _user(user)
+    if u is None:
+        return False
+    if u.is_admin:
+        return True
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(site_manager.c.user_id == u.id, site_manager.c.site_id == site_id)
+            )
+        )
+    )
+
+
+def managed_site_ids(user) -> set[int] | None:
+    """The sites a user manages; None means every site (an administrator)."""
+    u = _user(user)
+    if u is None:
+        return set()
+    if u.is_admin:
+        return None
+    return set(
+        db.session.scalars(select(site_manager.c.site_id).where(site_manager.c.user_id == u.id))
+    )
+
+
+def is_member(user, organisation_id: int) -> bool:
+    u = _user(user)
+    if u is None:
+        return False
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Membership.user_id == u.id, Membership.organisation_id == organisation_id
+                )
+            )
+        )
+    )
+
+
+def organisation_ids(user) -> set[int]:
+    u = _user(user)
+    if u is None:
+        return set()
+    return set(
+        db.session.scalars(select(Membership.organisation_id).where(Membership.user_id == u.id))
+    )
+
+
+def is_party_to(user, booking: Booking) -> bool:
+    """The requester or a member of the booking's organisation."""
+    u = _user(user)
+    if u is None:
+        return False
+    if booking.requested_by_id == u.id:
+        return True
+    return booking.organisation_id is not None and is_member(u, booking.organisation_id)
+
+
+def can_view_booking(user, booking: Booking) -> bool:
+    return is_party_to(user, booking) or can_manage_site(user, booking.room.site_id)
+
+
+def can_cancel(user, booking: Booking) -> bool:
+    return can_view_booking(user, booking)

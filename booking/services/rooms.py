@@ -1,0 +1,164 @@
+"""Load what the pure scheduling core needs about a room from the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+
+from booking import domain
+from booking.database import is_sqlite
+from booking.extensions import db
+from booking.models import Closure, Occupancy, OpeningWindow, Room
+
+# Occupancy overlap queries list one condition per candidate; chunk long series.
+_CHUNK = 100
+
+
+def site_zone(room: Room) -> ZoneInfo:
+    return ZoneInfo(room.site.timezone)
+
+
+@dataclass
+class RoomTree:
+    """The rooms of one site as a forest: parts hang below their whole."""
+
+    parents: dict[int, int | None]
+
+    @classmethod
+    def for_site(cls, site_id: int) -> RoomTree:
+        rows = db.session.execute(select(Room.id, Room.parent_id).where(Room.site_id == site_id))
+        return cls({room_id: parent_id for room_id, parent_id in rows})
+
+    @cached_property
+    def children(self) -> dict[int, list[int]]:
+        children: dict[int, list[int]] = {}
+        for room_id, parent_id in self.parents.items():
+            if parent_id is not None:
+                children.setdefault(parent_id, []).append(room_id)
+        return children
+
+    def descendants(self, room_id: int) -> list[int]:
+        found, stack = [], list(self.children.get(room_id, ()))
+        while stack:
+            current = stack.pop()
+            found.append(current)
+            stack.extend(self.children.get(current, ()))
+        return found
+
+    def ancestors(self, room_id: int) -> list[int]:
+        found, current = [], self.parents.get(room_id)
+        while current is not None:
+            found.append(current)
+            current = self.parents.get(current)
+        return found
+
+    def units(self, room_id: int) -> list[int]:
+        """The smallest parts a booking of this room occupies (the room itself if undivided)."""
+        leaves = [r for r in self.descendants(room_id) if r not in self.children]
+        return sorted(leaves) or [room_id]
+
+    def related(self, room_id: int) -> list[int]:
+        """The room, its wholes and its parts: a closure of any of them closes this room."""
+        return [room_id, *self.ancestors(room_id), *self.descendants(room_id)]
+
+
+def room_tree(room: Room) -> RoomTree:
+    return RoomTree.for_site(room.site_id)
+
+
+def opening_hours(room: Room, tree: RoomTree | None = None) -> domain.OpeningHours | None:
+    """The room's own windows, else its whole's, else the site's; None means always open."""
+    tree = tree or room_tree(room)
+    rows = db.session.execute(
+        select(
+            OpeningWindow.room_id, OpeningWindow.weekday, OpeningWindow.opens, OpeningWindow.closes
+        ).where(OpeningWindow.site_id == room.site_id)
+    ).all()
+    by_owner: dict[int | None, list[domain.WeeklyWindow]] = {}
+    for owner, weekday, opens, closes in rows:
+        by_owner.setdefault(owner, []).append(domain.WeeklyWindow(weekday, opens, closes))
+    for owner in (room.id, *tree.ancestors(room.id), None):
+        if owner in by_owner:
+            windows = sorted(by_owner[owner], key=lambda w: (w.weekday, w.opens))
+            return domain.OpeningHours(tuple(windows))
+    return None
+
+
+def room_rules(room: Room, tree: RoomTree | None = None) -> domain.RoomRules:
+    def minutes(value: int | None) -> timedelta | None:
+        return None if value is None else timedelta(minutes=value)
+
+    return domain.RoomRules(
+        capacity=room.capacity,
+        min_lead=timedelta(minutes=room.min_lead_minutes),
+        max_advance=None
+        if room.max_advance_days is None
+        else timedelta(days=room.max_advance_days),
+        min_duration=minutes(room.min_duration_minutes),
+        max_duration=minutes(room.max_duration_minutes),
+        buffer_before=timedelta(minutes=room.buffer_before_minutes),
+        buffer_after=timedelta(minutes=room.buffer_after_minutes),
+        opening=opening_hours(room, tree),
+    )
+
+
+def closures(room: Room, window: domain.Slot, tree: RoomTree | None = None) -> list[domain.Closure]:
+    tree = tree or room_tree(room)
+    rows = db.session.execute(
+        select(Closure.starts_at, Closure.ends_at, Closure.reason)
+        .where(
+            Closure.site_id == room.site_id,
+            or_(Closure.room_id.is_(None), Closure.room_id.in_(tree.related(room.id))),
+            Closure.starts_at < window.ends_at,
+            Closure.ends_at > window.starts_at,
+        )
+        .order_by(Closure.starts_at)
+    )
+    return [domain.Closure(domain.Slot(s, e), reason) for s, e, reason in rows]
+
+
+def _overlap(start, end):
+    """Occupancy rows overlapping [start, end): on PostgreSQL in the form its GiST index serves."""
+    if is_sqlite():
+        return and_(Occupancy.starts_at < end, Occupancy.ends_at > start)
+    return func.tstzrange(Occupancy.starts_at, Occupancy.ends_at, "[)").op("&&")(
+        func.tstzrange(start, end, "[)")
+    )
+
+
+def busy(
+    units: Sequence[int],
+    slots: Iterable[domain.Slot],
+    *,
+    exclude_occurrences: Iterable[int] = (),
+) -> list[domain.Busy]:
+    """Approved occupancy of the given units that overlaps any of the (padded) slots."""
+    slots = sorted(slots)
+    excluded = list(exclude_occurrences)
+    found: dict[int, domain.Busy] = {}
+    for i in range(0, len(slots), _CHUNK):
+        chunk = slots[i : i + _CHUNK]
+        query = select(
+            Occupancy.id, Occupancy.occurrence_id, Occupancy.starts_at, Occupancy.ends_at
+        ).where(
+            Occupancy.unit_id.in_(units),
+            or_(*(_overlap(s.starts_at, s.ends_at) for s in chunk)),
+        )
+        if excluded:
+            query = query.where(Occupancy.occurrence_id.not_in(excluded))
+        for occupancy_id, occurrence_id, start, end in db.session.execute(query):
+            found[occupancy_id] = domain.Busy(domain.Slot(start, end), ref=occurrence_id)
+    # Several units of one occurrence give the same interval twice; once is enough.
+    unique = {(b.slot, b.ref): b for b in found.values()}
+    return sorted(unique.values(), key=lambda b: b.slot)
+
+
+def busy_in_window(
+    units: Sequence[int], window: domain.Slot, *, exclude_occurrences: Iterable[int] = ()
+) -> list[domain.Busy]:
+    return busy(units, [window], exclude_occurrences=exclude_occurrences)

@@ -1,0 +1,7 @@
+"""Server-rendered HTML pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)
+
+from booking.web import views  # noqa: E402, F401
