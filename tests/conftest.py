@@ -1,0 +1,229 @@
+"""Fixtures shared by every test layer.
+
+The same tests run on SQLite (default: a temporary file per worker) and on PostgreSQL when
+``TEST_DATABASE_URL`` names one; a separate database per xdist worker is created next to it.
+The schema is built by the real migrations, so every test run also proves them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from booking import create_app
+from booking.extensions import db as _db
+from booking.models import (
+    ApprovalPolicy,
+    Membership,
+    OpeningWindow,
+    Organisation,
+    OrganisationKind,
+    Room,
+    Site,
+    SiteKind,
+    User,
+)
+from booking.services.passwords import hash_password
+
+PASSWORD = "correct horse battery"
+_PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose; hash once per run
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _database_url(tmp_path_factory) -> str:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        path = tmp_path_factory.getbasetemp() / f"test-{_worker()}.sqlite3"
+        return f"sqlite:///{path}"
+    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{url.database}_rb_{_worker()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            # The race tests hold twenty connections at once.
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_pre_ping": True,
+                "pool_size": 5,
+                "max_overflow": 25,
+            },
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": "raumboerse.test",
+            "BOOKING_BASE_URL": "http://raumboerse.test",
+        }
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def _truncate() -> None:
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        _db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            _db.session.execute(text(f"DELETE FROM {table}"))
+    _db.session.commit()
+
+
+@pytest.fixture
+def db(app) -> Iterator:
+    """An app context on a clean database; everything is deleted again afterwards."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _truncate()
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_site(db):
+    def make(**kwargs) -> Site:
+        n = next(_counter)
+        site = Site(
+            name=kwargs.pop("name", f"Site {n}"),
+            kind=kwargs.pop("kind", SiteKind.SCHOOL),
+            district=kwargs.pop("district", "Innenstadt"),
+            street=kwargs.pop("street", f"Teststraße {n}"),
+            postcode="58636",
+            **kwargs,
+        )
+        db.session.add(site)
+        db.session.flush()
+        return site
+
+    return make
+
+
+@pytest.fixture
+def make_room(db, make_site):
+    def make(site: Site | None = None, *, features=(), hours=None, **kwargs) -> Room:
+        site = site or make_site()
+        n = next(_counter)
+        defaults = {
+            "name": f"Room {n}",
+            "capacity": 30,
+            "approval_policy": ApprovalPolicy.AUTOMATIC,
+            "min_lead_minutes": 0,
+            "max_advance_days": 800,
+            "min_duration_minutes": None,
+            "max_duration_minutes": None,
+        }
+        room = Room(site=site, **(defaults | kwargs))
+        room.features = features
+        db.session.add(room)
+        db.session.flush()
+        for weekday, opens, closes in hours or ():
+            db.session.add(
+                OpeningWindow(
+                    site_id=site.id, room_id=room.id, weekday=weekday, opens=opens, closes=closes
+                )
+            )
+        db.session.flush()
+        return room
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    def make(**kwargs) -> User:
+        n = next(_counter)
+        organisations = kwargs.pop("organisations", ())
+        manages = kwargs.pop("manages", ())
+        user = User(
+            email=kwargs.pop("email", f"user{n}@example.org"),
+            name=kwargs.pop("name", f"User {n}"),
+            password_hash=_PASSWORD_HASH,
+            **kwargs,
+        )
+        for organisation in organisations:
+            user.memberships.append(Membership(organisation=organisation))
+        user.managed_sites.extend(manages)
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_organisation(db):
+    def make(**kwargs) -> Organisation:
+        n = next(_counter)
+        organisation = Organisation(
+            name=kwargs.pop("name", f"Verein {n}"),
+            kind=kwargs.pop("kind", OrganisationKind.ASSOCIATION),
+            **kwargs,
+        )
+        db.session.add(organisation)
+        db.session.flush()
+        return organisation
+
+    return make
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed 'now' for rule checks: 1 September 2026, 09:00 UTC."""
+    return datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_booking(db):
+    """Request a booking through the real service (so occupancy rows are right)."""
+    from booking.services.bookings import BookingCommand, request_booking
+
+    def make(user, room, start: datetime, minutes: int = 60, *, now=None, **kwargs):
+        command = BookingCommand(
+            room_id=room.id,
+            title=kwargs.pop("title", "Training"),
+            start=start,
+            end=start + timedelta(minutes=minutes),
+            house_rules_accepted=True,
+            **kwargs,
+        )
+        booking = request_booking(user, command, now=now or datetime(2026, 1, 1, tzinfo=UTC))
+        db.session.commit()
+        return booking
+
+    return make
