@@ -43,6 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         install_database_hooks(db.engine)
 
+    from booking.errors import register_error_handlers
+
+    register_error_handlers(app)
+
     from booking.web import bp as web_bp
 
     app.register_blueprint(web_bp)
@@ -52,6 +56,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     _configure_logging(app)
     return app
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    from booking.models import User
+
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
 
 
 def _check_secret_key(app: Flask) -> None:

@@ -81,7 +81,7 @@ def app(database_url):
         }
     )
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     yield app
     with app.app_context():
         _db.engine.dispose()
