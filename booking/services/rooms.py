@@ -122,7 +122,7 @@ def closures(room: Room, window: domain.Slot, tree: RoomTree | None = None) -> l
     return [domain.Closure(domain.Slot(s, e), reason) for s, e, reason in rows]
 
 
-def _overlap(start, end):
+def overlap(start, end):
     """Occupancy rows overlapping [start, end): on PostgreSQL in the form its GiST index serves."""
     if is_sqlite():
         return and_(Occupancy.starts_at < end, Occupancy.ends_at > start)
@@ -147,7 +147,7 @@ def busy(
             Occupancy.id, Occupancy.occurrence_id, Occupancy.starts_at, Occupancy.ends_at
         ).where(
             Occupancy.unit_id.in_(units),
-            or_(*(_overlap(s.starts_at, s.ends_at) for s in chunk)),
+            or_(*(overlap(s.starts_at, s.ends_at) for s in chunk)),
         )
         if excluded:
             query = query.where(Occupancy.occurrence_id.not_in(excluded))

@@ -1,0 +1,155 @@
+"""Finding free rooms and reading a room's week, against a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from booking.domain import Slot
+from booking.models import Closure, Feature
+from booking.services import search
+from booking.services.errors import InvalidRequest
+
+TUESDAY_18 = datetime(2026, 10, 6, 18)
+TUESDAY_20 = datetime(2026, 10, 6, 20)
+
+
+def names(matches) -> list[str]:
+    return [m.room.name for m in matches]
+
+
+@pytest.fixture
+def rooms(make_site, make_room):
+    school = make_site(district="Letmathe")
+    library = make_site(district="Innenstadt")
+    return {
+        "gym": make_room(school, name="Gym", capacity=100, features=[Feature.SPORTS_FLOOR]),
+        "music": make_room(
+            school, name="Music", capacity=25, features=[Feature.PIANO], step_free=True
+        ),
+        "group": make_room(
+            library,
+            name="Group",
+            capacity=10,
+            features=[Feature.PROJECTOR, Feature.WIFI],
+            step_free=True,
+        ),
+        "hall": make_room(
+            library, name="Hall", capacity=80, features=[Feature.PROJECTOR, Feature.PIANO]
+        ),
+    }
+
+
+def test_static_filters(db, rooms):
+    assert names(search.search_rooms(search.RoomQuery(min_capacity=20))) == [
+        "Music",
+        "Hall",
+        "Gym",
+    ]  # the smallest room that fits first
+    query = search.RoomQuery(features=(Feature.PROJECTOR, Feature.PIANO))
+    assert names(search.search_rooms(query)) == ["Hall"]
+    assert set(names(search.search_rooms(search.RoomQuery(district="Letmathe")))) == {
+        "Gym",
+        "Music",
+    }
+    assert set(names(search.search_rooms(search.RoomQuery(step_free=True)))) == {
+        "Music",
+        "Group",
+    }
+
+
+def test_busy_closed_and_buffered_rooms_are_not_free(db, rooms, make_user, make_booking):
+    user = make_user()
+    make_booking(user, rooms["gym"], datetime(2026, 10, 6, 19), 60)
+    rooms["music"].buffer_after_minutes = 30
+    make_booking(user, rooms["music"], datetime(2026, 10, 6, 17), 45)  # + 30 min cleaning
+    db.session.add(
+        Closure(
+            site_id=rooms["group"].site_id,
+            room_id=rooms["group"].id,
+            starts_at=datetime(2026, 10, 6, 0, tzinfo=UTC),
+            ends_at=datetime(2026, 10, 7, 0, tzinfo=UTC),
+            reason="Inventur",
+        )
+    )
+    db.session.commit()
+    found = search.search_rooms(search.RoomQuery(start=TUESDAY_18, end=TUESDAY_20))
+    assert names(found) == ["Hall"]
+    # Outside the busy time the gym is free again
+    later = search.RoomQuery(start=datetime(2026, 10, 6, 20), end=datetime(2026, 10, 6, 21))
+    assert "Gym" in names(search.search_rooms(later))
+
+
+def test_opening_hours_limit_the_search(db, make_room):
+    make_room(name="Evening only", hours=[(1, 17 * 60, 22 * 60)])  # Tuesdays 17-22
+    morning = search.RoomQuery(start=datetime(2026, 10, 6, 9), end=datetime(2026, 10, 6, 10))
+    evening = search.RoomQuery(start=TUESDAY_18, end=TUESDAY_20)
+    assert names(search.search_rooms(morning)) == []
+    assert names(search.search_rooms(evening)) == ["Evening only"]
+
+
+def test_a_booked_whole_hall_makes_its_parts_busy(db, make_room, make_user, make_booking):
+    hall = make_room(name="Whole", capacity=300)
+    make_room(hall.site, name="Part A", parent=hall, capacity=100)
+    make_booking(make_user(), hall, TUESDAY_18, 120)
+    query = search.RoomQuery(start=TUESDAY_18, end=TUESDAY_20)
+    assert names(search.search_rooms(query)) == []
+
+
+def test_weekly_slot_over_a_term(db, rooms, make_user, make_booking):
+    make_booking(make_user(), rooms["hall"], datetime(2026, 11, 3, 18), 60)
+    query = search.RoomQuery(
+        start=TUESDAY_18,
+        end=TUESDAY_20,
+        features=(Feature.PROJECTOR,),
+        weekly_until=date(2026, 12, 15),
+    )
+    assert names(search.search_rooms(query)) == ["Group"]  # the hall is taken on 3 November
+    assert len(search.search_rooms(query)[0].slots) == 11
+
+
+def test_bad_search_input_names_the_field(db, rooms):
+    with pytest.raises(InvalidRequest) as raised:
+        search.search_rooms(search.RoomQuery(start=TUESDAY_20, end=TUESDAY_18))
+    assert raised.value.field == "end"
+    with pytest.raises(InvalidRequest) as raised:
+        search.search_rooms(search.RoomQuery(start=TUESDAY_18))
+    assert raised.value.field == "end"
+
+
+def test_availability_hides_private_details(db, rooms, make_user, make_organisation, make_booking):
+    organisation = make_organisation(name="Chor")
+    user = make_user(organisations=[organisation])
+    room = rooms["hall"]
+    make_booking(user, room, TUESDAY_18, 60, title="Geheim", organisation_id=organisation.id)
+    make_booking(
+        user,
+        room,
+        TUESDAY_20,
+        60,
+        title="Offene Probe",
+        organisation_id=organisation.id,
+        is_public=True,
+    )
+    window = Slot(datetime(2026, 10, 6, tzinfo=UTC), datetime(2026, 10, 7, tzinfo=UTC))
+    view = search.room_availability(room, window)
+    assert [(b.title, b.organisation) for b in view.busy] == [
+        (None, None),
+        ("Offene Probe", "Chor"),
+    ]
+    # Free: the day minus 18-19 and 20-21 local (16-17, 18-19 UTC)
+    assert [(s.starts_at.hour, s.ends_at.hour) for s in view.free] == [(0, 16), (17, 18), (19, 0)]
+
+
+def test_room_week_across_the_autumn_clock_change(db, make_room):
+    room = make_room()
+    week = search.room_week(room, date(2026, 10, 28))  # a Wednesday
+    assert week.monday == date(2026, 10, 26)
+    assert [d.day for d in week.days] == [date(2026, 10, 26) + timedelta(days=i) for i in range(7)]
+    assert len(week.days) == 7
+    assert week.previous_week == date(2026, 10, 19)
+    # A whole free winter day is 24 hours long, from local midnight
+    assert week.days[0].free[0].starts_at == datetime(2026, 10, 25, 23, tzinfo=UTC)
+    sunday_before = search.room_week(room, date(2026, 10, 25)).days[-1]
+    assert sunday_before.free[0].duration == timedelta(hours=25)  # the clocks went back
