@@ -1,0 +1,27 @@
+"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from booking.extensions import db as _db
+
+
+def test_migrated_schema_matches_the_models(db):
+    with _db.engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        differences = compare_metadata(context, _db.metadata)
+    assert differences == []
+
+
+def test_postgresql_has_the_overlap_guard(db):
+    if _db.engine.dialect.name != "postgresql":
+        return
+    constraints = {
+        row[0]
+        for row in _db.session.execute(
+            _db.text("SELECT conname FROM pg_constraint WHERE contype = 'x'")
+        )
+    }
+    assert "ex_occupancy_no_overlap" in constraints
+    assert "occupancy" in inspect(_db.engine).get_table_names()
