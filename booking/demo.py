@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from booking.domain import Frequency, Recurrence
@@ -784,6 +785,7 @@ def _sites(users, counts) -> dict[str, Site]:
                 street=spec.street,
                 postcode=spec.postcode,
                 city="Iserlohn",
+                timezone=current_app.config["BOOKING_TIMEZONE"],
                 description=spec.description,
                 contact_email=spec.contact,
             )

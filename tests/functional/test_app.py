@@ -1,0 +1,46 @@
+"""Configuration comes from the environment; production refuses unsafe defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from booking import create_app
+from config import Config, normalise_database_url
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("BOOKING_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+    monkeypatch.setenv("SECRET_KEY", "dev-only-not-secret")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_production_uses_secure_cookies(monkeypatch, tmp_path):
+    monkeypatch.setenv("BOOKING_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.internal/raumboerse")
+    monkeypatch.setenv("BOOKING_TIMEZONE", "Europe/Vienna")
+    monkeypatch.setenv("RATELIMIT_ENABLED", "false")
+    config = Config()
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u:p@db.internal/raumboerse"
+    assert config.BOOKING_TIMEZONE == "Europe/Vienna"
+    assert config.RATELIMIT_ENABLED is False
+
+
+def test_default_database_is_an_sqlite_file_under_instance(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    uri = Config().SQLALCHEMY_DATABASE_URI
+    assert uri.startswith("sqlite:///") and uri.endswith("instance/raumboerse.sqlite3")
+    assert normalise_database_url("postgresql://h/db") == "postgresql+psycopg://h/db"
