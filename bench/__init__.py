@@ -1,0 +1,1 @@
+"""Benchmarks: a dataset generator (``bench.generate``) and the figure suite (``bench.run``)."""
