@@ -1,0 +1,62 @@
+"""Bearer-token authentication for the API. The session cookie is never looked at: a browser's
+login must not authorise cross-site writes, and without cookies CSRF has nothing to attack."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import g, request
+from flask_limiter.util import get_remote_address
+
+from booking.api import tokens
+from booking.extensions import db
+from booking.models import User
+
+
+class AuthError(Exception):
+    """401: no usable credentials. ``error`` is the RFC 6750 error code, if any."""
+
+    def __init__(self, message: str, error: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error = error
+
+
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer`` header; raises AuthError on another scheme."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthError("Use 'Authorization: Bearer <token>'.", "invalid_request")
+    return value.strip()
+
+
+def api_user(*, required: bool) -> User | None:
+    """The user of the request's token (cached per request); None for an anonymous caller."""
+    if "api_user" in g:
+        user = g.api_user
+    else:
+        plain = bearer_token()
+        user = None
+        if plain is not None:
+            token = tokens.authenticate(plain)
+            if token is None:
+                raise AuthError("The token is invalid or has been revoked.", "invalid_token")
+            user = token.user
+            if db.session.dirty:
+                # last_used_at: its own small commit, before any service takes the write lock.
+                db.session.commit()
+        g.api_user = user
+    if required and user is None:
+        raise AuthError("This needs an API token: 'Authorization: Bearer <token>'.")
+    return user
+
+
+def rate_limit_key() -> str:
+    """Per token when one is sent (hashed: keys may end up in Redis), else per client address."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer " and header[7:].strip():
+        return "token:" + hashlib.sha256(header[7:].strip().encode("utf-8", "replace")).hexdigest()
+    return "ip:" + (get_remote_address() or "unknown")

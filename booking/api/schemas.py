@@ -1,0 +1,398 @@
+"""Pydantic models of API v1: requests validate input and build service commands, responses
+serialise. The OpenAPI document is generated from these very classes (see ``spec.py``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from booking import domain
+from booking.models import ApprovalPolicy, Feature, OccurrenceStatus, OrganisationKind, SiteKind
+from booking.services import bookings as booking_service
+
+# Identifiers are 32-bit integers in the database; larger numbers can never name anything.
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# PostgreSQL text cannot hold NUL characters; refuse them at the edge with a field name.
+NoNul = StringConstraints(pattern=r"^[^\x00]*$")
+Text = Annotated[str, NoNul]
+DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+T = TypeVar("T")
+DayCode = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+class RequestModel(BaseModel):
+    """Request bodies: unknown keys are an error (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class QueryModel(BaseModel):
+    """Query parameters; unknown parameters are ignored (cache busters and the like)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class RecurrenceIn(RequestModel):
+    """A repeat rule. Give ``until`` or ``count`` (not both). At most 500 dates within two years."""
+
+    freq: Literal["daily", "weekly", "monthly"]
+    interval: int = Field(1, ge=1, le=52, description="Every n-th day/week/month.")
+    byweekday: list[DayCode] = Field(
+        default_factory=list,
+        max_length=7,
+        description="Weekdays (weekly), or the one weekday of an n-th weekday rule (monthly).",
+    )
+    bymonthday: int | None = Field(None, ge=1, le=31, description="Day of the month (monthly).")
+    bysetpos: Literal[1, 2, 3, 4, 5, -1] | None = Field(
+        None, description="Monthly n-th weekday: 1..5, or -1 for the last."
+    )
+    until: date | None = Field(None, description="Last day (inclusive, local date).")
+    count: int | None = Field(None, ge=1, le=500, description="Number of dates.")
+    exdates: list[date] = Field(default_factory=list, max_length=500, description="Left out.")
+    skip_closures: bool = Field(False, description="Leave out dates when the site is closed.")
+
+    def to_domain(self) -> domain.Recurrence:
+        return domain.Recurrence(
+            freq=domain.Frequency(self.freq),
+            interval=self.interval,
+            byweekday=tuple(DAY_CODES.index(d) for d in self.byweekday),
+            bymonthday=self.bymonthday,
+            bysetpos=self.bysetpos,
+            until=self.until,
+            count=self.count,
+            exdates=frozenset(self.exdates),
+            skip_closures=self.skip_closures,
+        )
+
+
+def _year_in_range(value: datetime) -> datetime:
+    # Far-away years overflow when converted between zones; no booking lies there anyway.
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("the year must be between 1900 and 2200")
+    return value
+
+
+Timestamp = Annotated[datetime, AfterValidator(_year_in_range)]
+
+
+class BookingIn(RequestModel):
+    """A booking request. ``start``/``end`` are ISO 8601; without an offset they are read as
+    local time in the room's site's time zone. With ``recurrence`` they are the first date."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "room_id": 12,
+                    "title": "Chorprobe",
+                    "start": "2026-09-15T18:00:00",
+                    "end": "2026-09-15T20:00:00",
+                    "organisation_id": 3,
+                    "attendees": 25,
+                    "public": False,
+                    "recurrence": {"freq": "weekly", "byweekday": ["TU"], "until": "2026-12-15"},
+                }
+            ]
+        },
+    )
+
+    room_id: Id
+    title: Annotated[str, NoNul, Field(min_length=1, max_length=booking_service.TITLE_MAX)]
+    start: Timestamp
+    end: Timestamp
+    organisation_id: Id | None = Field(
+        None, description="Book for this organisation; without it you book as a private person."
+    )
+    description: Annotated[str, NoNul, Field(max_length=booking_service.DESCRIPTION_MAX)] = ""
+    attendees: int | None = Field(None, ge=1, le=booking_service.ATTENDEES_MAX)
+    public: bool = Field(False, description="Show the booking as an open offer.")
+    recurrence: RecurrenceIn | None = None
+    house_rules_accepted: bool = Field(
+        False,
+        description="Must be true for rooms with house rules (see the room's `house_rules`).",
+    )
+
+    def to_command(self) -> booking_service.BookingCommand:
+        """The same command the web form builds; the service does all the checking."""
+        return booking_service.BookingCommand(
+            room_id=self.room_id,
+            title=self.title,
+            start=self.start,
+            end=self.end,
+            organisation_id=self.organisation_id,
+            description=self.description,
+            attendees=self.attendees,
+            is_public=self.public,
+            recurrence=self.recurrence.to_domain() if self.recurrence else None,
+            house_rules_accepted=self.house_rules_accepted,
+        )
+
+
+OccurrenceIds = Annotated[list[Id], Field(max_length=500)]
+
+
+class CancelIn(RequestModel):
+    occurrence_ids: OccurrenceIds | None = Field(
+        None, description="Only these dates; without it every upcoming active date."
+    )
+    reason: Annotated[str, NoNul, Field(max_length=booking_service.REASON_MAX)] = ""
+
+
+class ApproveIn(RequestModel):
+    occurrence_ids: OccurrenceIds | None = Field(
+        None, description="Only these dates; without it every upcoming pending date."
+    )
+    comment: Annotated[str, NoNul, Field(max_length=booking_service.REASON_MAX)] = ""
+
+
+class DeclineIn(RequestModel):
+    reason: Annotated[str, NoNul, Field(min_length=1, max_length=booking_service.REASON_MAX)]
+    occurrence_ids: OccurrenceIds | None = Field(
+        None, description="Only these dates; without it every upcoming active date."
+    )
+
+
+# --- query parameters -------------------------------------------------------------------------
+
+
+class PageQuery(QueryModel):
+    limit: int = Field(50, ge=1, le=200, description="Items per page (at most 200).")
+    cursor: Annotated[str, NoNul, Field(max_length=200)] | None = Field(
+        None, description="Opaque cursor from the `next` link of the previous page."
+    )
+
+
+class RoomsQuery(PageQuery):
+    site_id: Id | None = None
+    district: Annotated[str, NoNul, Field(max_length=100)] | None = None
+    min_capacity: int | None = Field(None, ge=0, le=100_000)
+    features: Annotated[str, NoNul, Field(max_length=500)] | None = Field(
+        None,
+        description="Comma-separated; every one is required. One of: "
+        + ", ".join(f.value for f in Feature),
+    )
+    step_free: bool | None = Field(None, description="`true`: only step-free rooms.")
+    free_start: Timestamp | None = Field(
+        None, description="With `free_end`: only rooms free for the whole interval."
+    )
+    free_end: Timestamp | None = None
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, value: str | None) -> str | None:
+        if value:
+            known = {f.value for f in Feature}
+            unknown = [p for p in (x.strip() for x in value.split(",")) if p and p not in known]
+            if unknown:
+                raise ValueError(f"unknown feature(s): {', '.join(unknown)}")
+        return value
+
+    def feature_list(self) -> tuple[Feature, ...]:
+        if not self.features:
+            return ()
+        return tuple(Feature(p.strip()) for p in self.features.split(",") if p.strip())
+
+
+class AvailabilityQuery(QueryModel):
+    start: Timestamp = Field(description="Window start (ISO 8601; no offset: the site's zone).")
+    end: Timestamp = Field(description="Window end; at most 62 days after the start.")
+
+
+class BookingsQuery(PageQuery):
+    status: OccurrenceStatus | None = Field(None, description="Bookings with a date in it.")
+    site_id: Id | None = None
+    room_id: Id | None = None
+    from_: Timestamp | None = Field(
+        None, alias="from", description="Bookings with a date ending after this."
+    )
+    to: Timestamp | None = Field(None, description="Bookings with a date starting before this.")
+
+
+class OffersQuery(PageQuery):
+    district: Annotated[str, NoNul, Field(max_length=100)] | None = None
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+class SiteAddress(BaseModel):
+    street: str
+    postcode: str
+    city: str
+
+
+class SiteLinks(BaseModel):
+    self: str
+    rooms: str
+
+
+class SiteOut(BaseModel):
+    id: int
+    name: str
+    kind: SiteKind
+    district: str
+    address: SiteAddress
+    timezone: str
+    description: str
+    links: SiteLinks
+
+
+class RoomLinks(BaseModel):
+    self: str
+    web: str = Field(description="The room's page on the website.")
+    feed: str = Field(description="iCalendar feed of the room's bookings.")
+    availability: str
+
+
+class RoomOut(BaseModel):
+    id: int
+    site_id: int
+    parent_id: int | None = Field(description="The whole this room is a part of.")
+    name: str
+    capacity: int
+    area_m2: int | None
+    description: str
+    features: list[Feature]
+    step_free: bool
+    accessible_toilet: bool
+    hearing_loop: bool
+    approval_policy: ApprovalPolicy
+    house_rules: str = Field(description="Non-empty: bookings need `house_rules_accepted`.")
+    links: RoomLinks
+
+
+class Interval(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class BusyInterval(Interval):
+    """An occupied time; title and organisation only for public bookings."""
+
+    public: bool
+    title: str | None
+    organisation: str | None
+
+
+class AvailabilityOut(BaseModel):
+    room_id: int
+    start: datetime
+    end: datetime
+    timezone: str
+    busy: list[BusyInterval]
+    free: list[Interval] = Field(description="Free intervals within opening hours.")
+
+
+class OrganisationOut(BaseModel):
+    id: int
+    name: str
+    kind: OrganisationKind
+    district: str
+    description: str
+    website: str
+
+
+class OccurrenceOut(BaseModel):
+    id: int
+    room_id: int
+    start: datetime
+    end: datetime
+    status: OccurrenceStatus
+    status_reason: str
+
+
+class BookingLinks(BaseModel):
+    self: str
+    room: str
+
+
+class BookingOut(BaseModel):
+    id: int
+    room_id: int
+    site_id: int
+    organisation_id: int | None
+    title: str
+    description: str
+    attendees: int | None
+    public: bool
+    rrule: str | None = Field(description="RFC 5545 RRULE of a series, else null.")
+    created_at: datetime
+    occurrences: list[OccurrenceOut]
+    links: BookingLinks
+
+
+class OfferOut(BaseModel):
+    occurrence_id: int
+    booking_id: int
+    title: str
+    description: str
+    start: datetime
+    end: datetime
+    room_id: int
+    room_name: str
+    site_id: int
+    site_name: str
+    district: str
+    organisation: str | None
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    limit: int
+    next: str | None = Field(description="URL of the next page; null on the last page.")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str | None = None
+
+
+class ConflictReason(BaseModel):
+    reason: str = Field(description="taken, closed, outside_opening_hours, too_short_notice, …")
+    message: str
+    label: str | None = None
+
+
+class ConflictDate(BaseModel):
+    start: datetime
+    end: datetime
+    local_start: datetime
+    reasons: list[ConflictReason]
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(description="Machine-readable error code.")
+    detail: str | None = None
+    field: str | None = Field(None, description="Validation errors: the offending field.")
+    errors: list[FieldError] | None = None
+    conflicts: list[ConflictDate] | None = Field(
+        None, description="409 conflict: every date that cannot be booked, with reasons."
+    )
+
+
+def problem_example(status: int, code: str, title: str, **extra: Any) -> dict[str, Any]:
+    from booking.errors import PROBLEM_BASE
+
+    return {"type": PROBLEM_BASE + code, "title": title, "status": status, "code": code, **extra}

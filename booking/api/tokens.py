@@ -1,0 +1,76 @@
+"""Creating, revoking and checking API tokens. Callers commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.models import ApiToken, User
+from booking.services.errors import InvalidRequest, NotFound, NotPermitted
+
+NAME_MAX = 100
+TOKEN_PREFIX = "rb_"  # noqa: S105 (a marker, not a secret)
+# last_used_at is for "which token is still in use?", not an audit log: write it at most this
+# often so that every API call does not become a write.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token for ``user``; the plain token is returned once and never stored."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        raise NotPermitted("You need to log in to do this.")
+    name = (name or "").strip()
+    if not name:
+        raise InvalidRequest("Please give the token a name.", "name")
+    if len(name) > NAME_MAX or "\x00" in name:
+        raise InvalidRequest(f"The name may have at most {NAME_MAX} characters.", "name")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
+    token = ApiToken(user=user, name=name, token_hash=hash_token(plain), prefix=plain[:10])
+    db.session.add(token)
+    db.session.flush()
+    return token, plain
+
+
+def user_tokens(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.created_at, ApiToken.id)
+        )
+    )
+
+
+def revoke_token(user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens (administrators: anyone's)."""
+    token = db.session.get(ApiToken, token_id)
+    if (
+        token is None
+        or token.revoked_at is not None
+        or (token.user_id != user.id and not user.is_admin)
+    ):
+        raise NotFound("There is no such token.")
+    token.revoked_at = datetime.now(UTC)
+    db.session.flush()
+    return token
+
+
+def authenticate(plain: str, *, now: datetime | None = None) -> ApiToken | None:
+    """The active token with this value whose user is active, else None."""
+    if not plain or len(plain) > 200:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = now or datetime.now(UTC)
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        token.last_used_at = now
+    return token

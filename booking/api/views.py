@@ -1,0 +1,618 @@
+"""The API v1 routes. Thin: parse (spec.py), call a service, serialise (schemas.py)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, render_template, request, url_for
+from sqlalchemy import Select, and_, exists, false, or_, select
+from sqlalchemy.orm import selectinload
+
+from booking import domain
+from booking.api import bp, spec
+from booking.api.schemas import (
+    ApproveIn,
+    AvailabilityOut,
+    AvailabilityQuery,
+    BookingIn,
+    BookingLinks,
+    BookingOut,
+    BookingsQuery,
+    BusyInterval,
+    CancelIn,
+    DeclineIn,
+    Interval,
+    OccurrenceOut,
+    OfferOut,
+    OffersQuery,
+    OrganisationOut,
+    Page,
+    PageQuery,
+    RoomLinks,
+    RoomOut,
+    RoomsQuery,
+    SiteAddress,
+    SiteLinks,
+    SiteOut,
+)
+from booking.api.spec import ApiValidationError, operation
+from booking.extensions import db
+from booking.models import Booking, Occurrence, Organisation, Room, Site, User
+from booking.services import bookings as booking_service
+from booking.services import permissions, search
+from booking.services.errors import InvalidRequest, NotFound
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _base_url() -> str:
+    return current_app.config.get("BOOKING_BASE_URL") or request.host_url.rstrip("/")
+
+
+def _api_url(endpoint: str, **values: Any) -> str:
+    return url_for(f"api.{endpoint}", _external=True, **values)
+
+
+def _city_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BOOKING_TIMEZONE"])
+
+
+def _aware(value: datetime, zone: ZoneInfo) -> datetime:
+    """An ISO time without offset is local wall time in ``zone``."""
+    return domain.from_local(value, zone) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _encode_cursor(key: Sequence[Any]) -> str:
+    raw = json.dumps(list(key), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        key = None
+    if not (isinstance(key, list) and len(key) == size and isinstance(key[-1], int)):
+        raise ApiValidationError(
+            [{"field": "cursor", "message": "This cursor is not valid.", "type": "value_error"}]
+        )
+    return key
+
+
+def _next_url(key: Sequence[Any]) -> str:
+    args = {k: request.args.getlist(k)[-1] for k in request.args if k != "cursor"}
+    return _api_url(
+        request.endpoint.removeprefix("api."),
+        **request.view_args,
+        **args,
+        cursor=_encode_cursor(key),
+    )
+
+
+def _page(items: list[Any], limit: int, key: Callable[[Any], Sequence[Any]], out: Callable):
+    """``items`` holds up to limit + 1 rows; the extra one only tells that there is more."""
+    more = len(items) > limit
+    items = items[:limit]
+    return Page[Any](
+        items=[out(i) for i in items],
+        limit=limit,
+        next=_next_url(key(items[-1])) if more and items else None,
+    )
+
+
+def _by_id(stmt: Select, column, query: PageQuery) -> list[Any]:
+    after = _decode_cursor(query.cursor, 1)
+    if after is not None:
+        stmt = stmt.where(column > after[0])
+    return list(db.session.scalars(stmt.order_by(column).limit(query.limit + 1)))
+
+
+# --- serialisers ------------------------------------------------------------------------------
+
+
+def site_out(site: Site) -> SiteOut:
+    return SiteOut(
+        id=site.id,
+        name=site.name,
+        kind=site.kind,
+        district=site.district,
+        address=SiteAddress(street=site.street, postcode=site.postcode, city=site.city),
+        timezone=site.timezone,
+        description=site.description,
+        links=SiteLinks(
+            self=_api_url("get_site", site_id=site.id),
+            rooms=_api_url("list_rooms", site_id=site.id),
+        ),
+    )
+
+
+def room_out(room: Room) -> RoomOut:
+    base = _base_url()
+    return RoomOut(
+        id=room.id,
+        site_id=room.site_id,
+        parent_id=room.parent_id,
+        name=room.name,
+        capacity=room.capacity,
+        area_m2=room.area_m2,
+        description=room.description,
+        features=room.features,
+        step_free=room.step_free,
+        accessible_toilet=room.accessible_toilet,
+        hearing_loop=room.hearing_loop,
+        approval_policy=room.approval_policy,
+        house_rules=room.house_rules,
+        links=RoomLinks(
+            self=_api_url("get_room", room_id=room.id),
+            web=f"{base}/rooms/{room.id}",
+            feed=f"{base}/ical/rooms/{room.id}.ics",
+            availability=_api_url("room_availability", room_id=room.id),
+        ),
+    )
+
+
+def organisation_out(organisation: Organisation) -> OrganisationOut:
+    return OrganisationOut(
+        id=organisation.id,
+        name=organisation.name,
+        kind=organisation.kind,
+        district=organisation.district,
+        description=organisation.description,
+        website=organisation.website,
+    )
+
+
+def booking_out(booking: Booking) -> BookingOut:
+    def local(occurrence: Occurrence, value: datetime) -> datetime:
+        return value.astimezone(ZoneInfo(occurrence.room.site.timezone))
+
+    return BookingOut(
+        id=booking.id,
+        room_id=booking.room_id,
+        site_id=booking.room.site_id,
+        organisation_id=booking.organisation_id,
+        title=booking.title,
+        description=booking.description,
+        attendees=booking.attendees,
+        public=booking.is_public,
+        rrule=booking.rrule,
+        created_at=booking.created_at,
+        occurrences=[
+            OccurrenceOut(
+                id=o.id,
+                room_id=o.room_id,
+                start=local(o, o.starts_at),
+                end=local(o, o.ends_at),
+                status=o.status,
+                status_reason=o.status_reason,
+            )
+            for o in sorted(booking.occurrences, key=lambda o: (o.starts_at, o.id))
+        ],
+        links=BookingLinks(
+            self=_api_url("get_booking", booking_id=booking.id),
+            room=_api_url("get_room", room_id=booking.room_id),
+        ),
+    )
+
+
+def offer_out(occurrence: Occurrence) -> OfferOut:
+    booking, room = occurrence.booking, occurrence.room
+    zone = ZoneInfo(room.site.timezone)
+    return OfferOut(
+        occurrence_id=occurrence.id,
+        booking_id=booking.id,
+        title=booking.title,
+        description=booking.description,
+        start=occurrence.starts_at.astimezone(zone),
+        end=occurrence.ends_at.astimezone(zone),
+        room_id=room.id,
+        room_name=room.name,
+        site_id=room.site_id,
+        site_name=room.site.name,
+        district=room.site.district,
+        organisation=booking.organisation.name if booking.organisation else None,
+    )
+
+
+def _active_room(room_id: int) -> Room:
+    room = db.session.get(Room, room_id)
+    if room is None or not room.active or not room.site.active:
+        raise NotFound("There is no such room.")
+    return room
+
+
+# --- public data ------------------------------------------------------------------------------
+
+
+@operation(
+    bp,
+    "GET",
+    "/sites",
+    summary="List sites",
+    tag="Places",
+    response=Page[SiteOut],
+    query=PageQuery,
+    public=True,
+)
+def list_sites(user: User | None, query: PageQuery):
+    """Active sites (schools, the library, district houses …) ordered by id."""
+    rows = _by_id(select(Site).where(Site.active), Site.id, query)
+    return _page(rows, query.limit, lambda s: (s.id,), site_out)
+
+
+@operation(
+    bp,
+    "GET",
+    "/sites/<int:site_id>",
+    summary="Get a site",
+    tag="Places",
+    response=SiteOut,
+    public=True,
+)
+def get_site(user: User | None, site_id: int):
+    site = db.session.get(Site, site_id)
+    if site is None or not site.active:
+        raise NotFound("There is no such site.")
+    return site_out(site)
+
+
+@operation(
+    bp,
+    "GET",
+    "/rooms",
+    summary="List and search rooms",
+    tag="Places",
+    response=Page[RoomOut],
+    query=RoomsQuery,
+    public=True,
+)
+def list_rooms(user: User | None, query: RoomsQuery):
+    """Active rooms ordered by id. All filters combine. With `free_start` and `free_end` only
+    rooms free for the whole interval within opening hours are listed (times without an offset
+    are read in the city's zone, Europe/Berlin)."""
+    if (query.free_start is None) != (query.free_end is None):
+        missing = "free_end" if query.free_end is None else "free_start"
+        raise InvalidRequest("Give both free_start and free_end.", missing)
+    room_query = search.RoomQuery(
+        start=query.free_start,
+        end=query.free_end,
+        min_capacity=query.min_capacity,
+        features=query.feature_list(),
+        district=query.district,
+        site_id=query.site_id,
+        step_free=bool(query.step_free),
+    )
+    try:
+        rooms = [m.room for m in search.search_rooms(room_query, zone=_city_zone())]
+    except InvalidRequest as exc:
+        if exc.field in ("start", "end"):
+            raise InvalidRequest(exc.message, f"free_{exc.field}") from None
+        raise
+    after = _decode_cursor(query.cursor, 1)
+    rooms = sorted((r for r in rooms if after is None or r.id > after[0]), key=lambda r: r.id)
+    return _page(rooms[: query.limit + 1], query.limit, lambda r: (r.id,), room_out)
+
+
+@operation(
+    bp,
+    "GET",
+    "/rooms/<int:room_id>",
+    summary="Get a room",
+    tag="Places",
+    response=RoomOut,
+    public=True,
+)
+def get_room(user: User | None, room_id: int):
+    return room_out(_active_room(room_id))
+
+
+@operation(
+    bp,
+    "GET",
+    "/rooms/<int:room_id>/availability",
+    summary="Busy and free times",
+    tag="Places",
+    response=AvailabilityOut,
+    query=AvailabilityQuery,
+    public=True,
+)
+def room_availability(user: User | None, room_id: int, query: AvailabilityQuery):
+    """Busy intervals (private bookings without any detail) and free intervals within opening
+    hours, for a window of at most 62 days. Times without an offset are read in the site's zone;
+    answers use the site's zone."""
+    room = _active_room(room_id)
+    zone = ZoneInfo(room.site.timezone)
+    start, end = _aware(query.start, zone), _aware(query.end, zone)
+    if end <= start:
+        raise InvalidRequest("The end must be after the start.", "end")
+    availability = search.room_availability(room, domain.Slot(start, end))
+    return AvailabilityOut(
+        room_id=room.id,
+        start=start.astimezone(zone),
+        end=end.astimezone(zone),
+        timezone=room.site.timezone,
+        busy=[
+            BusyInterval(
+                start=b.slot.starts_at.astimezone(zone),
+                end=b.slot.ends_at.astimezone(zone),
+                public=b.is_public,
+                title=b.title,
+                organisation=b.organisation,
+            )
+            for b in availability.busy
+        ],
+        free=[
+            Interval(start=s.starts_at.astimezone(zone), end=s.ends_at.astimezone(zone))
+            for s in availability.free
+        ],
+    )
+
+
+@operation(
+    bp,
+    "GET",
+    "/organisations",
+    summary="Directory of organisations",
+    tag="Organisations",
+    response=Page[OrganisationOut],
+    query=PageQuery,
+    public=True,
+)
+def list_organisations(user: User | None, query: PageQuery):
+    """Associations, initiatives and others active in the city, ordered by id."""
+    rows = _by_id(select(Organisation), Organisation.id, query)
+    return _page(rows, query.limit, lambda o: (o.id,), organisation_out)
+
+
+@operation(
+    bp,
+    "GET",
+    "/open-offers",
+    summary="Upcoming open offers",
+    tag="Open offers",
+    response=Page[OfferOut],
+    query=OffersQuery,
+    public=True,
+)
+def list_open_offers(user: User | None, query: OffersQuery):
+    """Upcoming approved dates of public bookings, soonest first (ties by id)."""
+    stmt = search.upcoming_public(district=query.district).options(
+        selectinload(Occurrence.booking).selectinload(Booking.organisation),
+        selectinload(Occurrence.room).selectinload(Room.site),
+    )
+    after = _decode_cursor(query.cursor, 2)
+    if after is not None:
+        try:
+            starts = datetime.fromisoformat(after[0])
+        except (TypeError, ValueError):
+            raise ApiValidationError(
+                [{"field": "cursor", "message": "This cursor is not valid.", "type": "value_error"}]
+            ) from None
+        if starts.tzinfo is None:
+            starts = starts.replace(tzinfo=UTC)
+        stmt = stmt.where(
+            or_(
+                Occurrence.starts_at > starts,
+                and_(Occurrence.starts_at == starts, Occurrence.id > after[1]),
+            )
+        )
+    rows = list(db.session.scalars(stmt.limit(query.limit + 1)))
+    return _page(
+        rows,
+        query.limit,
+        lambda o: (o.starts_at.astimezone(UTC).isoformat(), o.id),
+        offer_out,
+    )
+
+
+# --- bookings ---------------------------------------------------------------------------------
+
+_BOOKING_LOAD = (
+    selectinload(Booking.occurrences).selectinload(Occurrence.room).selectinload(Room.site),
+    selectinload(Booking.room).selectinload(Room.site),
+)
+
+
+def _reload(booking_id: int) -> Booking:
+    db.session.expire_all()
+    return db.session.scalars(
+        select(Booking).where(Booking.id == booking_id).options(*_BOOKING_LOAD)
+    ).one()
+
+
+@operation(
+    bp,
+    "POST",
+    "/bookings",
+    summary="Request a booking",
+    tag="Bookings",
+    response=BookingOut,
+    status=201,
+    body=BookingIn,
+    auth="required",
+    errors=(403, 409),
+)
+def create_booking(user: User, body: BookingIn):
+    """Books one date or a series atomically: either every date is written (`approved` or
+    `pending`, by the room's approval policy) or, if any date cannot be booked, nothing is and
+    the 409 answer lists every such date with its reasons. Input that can never be valid is a
+    422 before any conflict check. Rooms with house rules need `house_rules_accepted: true`."""
+    booking = booking_service.request_booking(user, body.to_command())
+    booking_id = booking.id
+    db.session.commit()
+    return booking_out(_reload(booking_id))
+
+
+@operation(
+    bp,
+    "GET",
+    "/bookings",
+    summary="List your bookings",
+    tag="Bookings",
+    response=Page[BookingOut],
+    query=BookingsQuery,
+    auth="required",
+)
+def list_bookings(user: User, query: BookingsQuery):
+    """Your bookings and your organisations' bookings; for managers also every booking on their
+    sites. Ordered by id. `status`, `from` and `to` select bookings with a date matching all of
+    them (`from`/`to` without an offset: the city's zone)."""
+    visible = [Booking.requested_by_id == user.id]
+    organisation_ids = permissions.organisation_ids(user)
+    if organisation_ids:
+        visible.append(Booking.organisation_id.in_(organisation_ids))
+    managed = permissions.managed_site_ids(user)
+    stmt = select(Booking).join(Room, Room.id == Booking.room_id).options(*_BOOKING_LOAD)
+    if managed is None:
+        pass  # administrators see every booking
+    else:
+        if managed:
+            visible.append(Room.site_id.in_(managed))
+        stmt = stmt.where(or_(*visible) if visible else false())
+    if query.site_id is not None:
+        stmt = stmt.where(Room.site_id == query.site_id)
+    if query.room_id is not None:
+        stmt = stmt.where(
+            or_(
+                Booking.room_id == query.room_id,
+                exists().where(
+                    Occurrence.booking_id == Booking.id, Occurrence.room_id == query.room_id
+                ),
+            )
+        )
+    date_conditions = []
+    if query.status is not None:
+        date_conditions.append(Occurrence.status == query.status)
+    if query.from_ is not None:
+        date_conditions.append(Occurrence.ends_at > _aware(query.from_, _city_zone()))
+    if query.to is not None:
+        date_conditions.append(Occurrence.starts_at < _aware(query.to, _city_zone()))
+    if date_conditions:
+        stmt = stmt.where(exists().where(Occurrence.booking_id == Booking.id, *date_conditions))
+    rows = _by_id(stmt, Booking.id, query)
+    return _page(rows, query.limit, lambda b: (b.id,), booking_out)
+
+
+@operation(
+    bp,
+    "GET",
+    "/bookings/<int:booking_id>",
+    summary="Get a booking",
+    tag="Bookings",
+    response=BookingOut,
+    auth="required",
+)
+def get_booking(user: User, booking_id: int):
+    """A booking you requested, one of your organisations', or one on a site you manage."""
+    booking = booking_service.get_booking(user, booking_id)
+    return booking_out(_reload(booking.id))
+
+
+@operation(
+    bp,
+    "POST",
+    "/bookings/<int:booking_id>/cancel",
+    summary="Cancel dates",
+    tag="Bookings",
+    response=BookingOut,
+    body=CancelIn,
+    body_required=False,
+    auth="required",
+    errors=(403, 409),
+)
+def cancel_booking(user: User, booking_id: int, body: CancelIn):
+    """Cancels the given upcoming dates, or every upcoming pending or approved date."""
+    booking_service.cancel(user, booking_id, body.occurrence_ids, body.reason)
+    db.session.commit()
+    return booking_out(_reload(booking_id))
+
+
+@operation(
+    bp,
+    "POST",
+    "/bookings/<int:booking_id>/approve",
+    summary="Approve dates (managers)",
+    tag="Bookings",
+    response=BookingOut,
+    body=ApproveIn,
+    body_required=False,
+    auth="required",
+    errors=(403, 409),
+)
+def approve_booking(user: User, booking_id: int, body: ApproveIn):
+    """For managers of the booking's site: approves the given pending dates, or all of them.
+    A date that has meanwhile become taken or closed is a 409 and nothing is approved."""
+    booking_service.approve(user, booking_id, body.occurrence_ids, body.comment)
+    db.session.commit()
+    return booking_out(_reload(booking_id))
+
+
+@operation(
+    bp,
+    "POST",
+    "/bookings/<int:booking_id>/decline",
+    summary="Decline dates (managers)",
+    tag="Bookings",
+    response=BookingOut,
+    body=DeclineIn,
+    auth="required",
+    errors=(403, 409),
+)
+def decline_booking(user: User, booking_id: int, body: DeclineIn):
+    """For managers of the booking's site: declines the given dates, or every upcoming one;
+    `reason` is required and shown to the requester."""
+    booking_service.decline(user, booking_id, body.reason, body.occurrence_ids)
+    db.session.commit()
+    return booking_out(_reload(booking_id))
+
+
+# --- description ------------------------------------------------------------------------------
+
+
+@operation(
+    bp,
+    "GET",
+    "/openapi.json",
+    summary="This API's OpenAPI 3.1 document",
+    tag="Meta",
+    response=None,
+    public=True,
+    raw=True,
+)
+def openapi():
+    return Response(spec.openapi_json(), mimetype="application/json")
+
+
+@operation(
+    bp,
+    "GET",
+    "/docs",
+    summary="Human-readable API documentation (HTML)",
+    tag="Meta",
+    response=None,
+    public=True,
+    raw=True,
+)
+def docs():
+    document = spec.openapi_document()
+    return Response(
+        render_template(
+            "api/docs.html",
+            operations=spec.REGISTRY,
+            document=document,
+            error_text=spec.ERROR_TEXT,
+            error_examples=spec.ERROR_EXAMPLES,
+            json=json,
+            rate_limit=current_app.config.get("RATELIMIT_API") or "300 per minute",
+        ),
+        mimetype="text/html",
+    )
