@@ -77,6 +77,8 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "")
         self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
+        # JSON API: per token when one is sent, else per client address.
+        self.RATELIMIT_API = os.environ.get("RATELIMIT_API", "300 per minute")
         self.RATELIMIT_HEADERS_ENABLED = True
 
         # Mail: printed to the log unless an SMTP host is configured.

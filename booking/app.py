@@ -54,6 +54,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from booking.cli import register_cli
 
     register_cli(app)
+
+    from booking.api import bp as api_bp
+    from booking.api import tokens_bp
+    from booking.api.cli import create_token_command
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(tokens_bp)
+    app.cli.add_command(create_token_command)
     _configure_logging(app)
     return app
 

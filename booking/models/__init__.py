@@ -1,5 +1,6 @@
 """The data model. Import models from here."""
 
+from booking.models.api import ApiToken
 from booking.models.bookings import AuditEvent, Booking, Occupancy, Occurrence
 from booking.models.enums import (
     ApprovalPolicy,
@@ -14,6 +15,7 @@ from booking.models.places import Closure, OpeningWindow, Room, RoomFeature, Sit
 from booking.models.types import UTCDateTime, utcnow
 
 __all__ = [
+    "ApiToken",
     "ApprovalPolicy",
     "AuditEvent",
     "Booking",
