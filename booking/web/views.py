@@ -1,20 +1,104 @@
+"""Home page and room search. The other public pages live in the sibling modules."""
+
 from __future__ import annotations
 
-from flask import render_template
+from datetime import date, datetime, timedelta
+
+from flask import render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
-from booking.models import Room, Site
+from booking.models import Feature, Room, Site
+from booking.services import queries, suggestions
+from booking.services.errors import InvalidRequest
+from booking.services.search import RoomQuery, search_rooms
 from booking.web import bp
+from booking.web.forms import SearchForm
+
+# Search field names in RoomQuery/InvalidRequest -> form fields.
+_QUERY_FIELDS = {"start": "start", "end": "end", "weekly_until": "weeks"}
+
+
+def _first_weekday(weekday: int, today: date) -> date:
+    return today + timedelta(days=(weekday - today.weekday()) % 7)
+
+
+def query_from_form(form: SearchForm, today: date) -> RoomQuery:
+    """The one place where the search form becomes a ``RoomQuery``."""
+    if form.mode.data == "weekly":
+        first = _first_weekday(int(form.weekday.data), today)
+        weekly_until = first + timedelta(weeks=(form.weeks.data or 1) - 1)
+    else:
+        first, weekly_until = form.date.data, None
+    return RoomQuery(
+        start=datetime.combine(first, form.start.data),
+        end=datetime.combine(first, form.end.data),
+        min_capacity=form.people.data,
+        features=tuple(Feature(f) for f in form.features.data or ()),
+        district=form.district.data or None,
+        step_free=bool(form.step_free.data),
+        weekly_until=weekly_until,
+    )
+
+
+def book_link_args(query: RoomQuery) -> dict:
+    """Query arguments that carry a search over to the booking form."""
+    args = {
+        "date": query.start.date().isoformat(),
+        "start": query.start.strftime("%H:%M"),
+        "end": query.end.strftime("%H:%M"),
+    }
+    if query.min_capacity:
+        args["people"] = query.min_capacity
+    if query.weekly_until:
+        args["repeat"] = "weekly"
+        args["until"] = query.weekly_until.isoformat()
+    return args
 
 
 @bp.get("/")
 def home():
+    form = SearchForm(request.args)
+    form.district.choices = [("", _("All districts"))] + [(d, d) for d in queries.districts()]
+    searched = "start" in request.args
+    matches, other_times, similar, query = [], [], [], None
+    status = 200
+    if searched:
+        if form.validate_shape():
+            query = query_from_form(form, date.today())
+            try:
+                matches = search_rooms(query)
+            except InvalidRequest as exc:
+                getattr(form, _QUERY_FIELDS.get(exc.field or "", "end")).errors.append(exc.message)
+                query = None
+            if query is not None and not matches:
+                other_times = suggestions.other_times(query)
+                similar = suggestions.similar_rooms(query)
+        if form.errors or any(f.errors for f in form):
+            status = 422
     sites = db.session.scalars(
         select(Site)
         .where(Site.active)
         .options(selectinload(Site.rooms).selectinload(Room.feature_rows))
         .order_by(Site.district, Site.name)
     ).all()
-    return render_template("home.html", sites=sites)
+    return (
+        render_template(
+            "home.html",
+            form=form,
+            searched=searched,
+            query=query,
+            matches=matches,
+            other_times=other_times,
+            similar=similar,
+            sites=sites,
+            book_args=book_link_args(query) if query else {},
+        ),
+        status,
+    )
+
+
+# The other pages register their routes on the same blueprint.
+from booking.web import book, helpers, my, rooms  # noqa: E402, F401

@@ -1,0 +1,133 @@
+"""The booking form with its preview, and the page that says what happens next."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from booking.extensions import db
+from booking.models import OccurrenceStatus, Room
+from booking.services import bookings as booking_service
+from booking.services.errors import Conflict, InvalidRequest, NotPermitted
+from booking.web import bp
+from booking.web.forms import SERVICE_FIELDS, BookingForm, command_from_form
+
+# Friendly, translatable texts for what the service refuses, by form field.
+_FIELD_TEXTS = {
+    "house_rules_accepted": lambda: _("Please confirm that you will keep the house rules."),
+    "end": lambda: _("Please check start and end: the end must be after the start."),
+    "repeat": lambda: _("This repetition gives no dates. Please check it."),
+    "weekdays": lambda: _("Please check the weekdays."),
+    "position": lambda: _("Please check which weekday of the month."),
+    "until": lambda: _("Please check the last date: the series may last at most two years."),
+    "count": lambda: _("Please choose fewer dates (at most 500)."),
+}
+
+
+def active_room_or_404(room_id: int) -> Room:
+    room = db.session.get(Room, room_id)
+    if room is None or not room.active or not room.site.active:
+        abort(404)
+    return room
+
+
+def _organisation_choices() -> list[tuple[str, str]]:
+    choices = [("", _("Myself, as a private person"))]
+    choices.extend((str(o.id), o.name) for o in current_user.organisations)
+    return choices
+
+
+def _prefill(form: BookingForm) -> None:
+    """Take date, times and people over from a search result's "Book" link."""
+    args = request.args
+    try:
+        if args.get("date"):
+            form.date.data = date.fromisoformat(args["date"])
+        if args.get("start"):
+            form.start.data = time.fromisoformat(args["start"])
+        if args.get("end"):
+            form.end.data = time.fromisoformat(args["end"])
+    except ValueError:
+        pass  # a mangled link just leaves the field empty
+    if args.get("people", "").isdigit():
+        form.attendees.data = int(args["people"])
+
+
+def _field_error(form: BookingForm, exc: InvalidRequest) -> None:
+    name = SERVICE_FIELDS.get(exc.field or "")
+    if name is None:
+        form.form_errors.append(exc.message)
+        return
+    text = _FIELD_TEXTS.get(name)
+    getattr(form, name).errors = [*getattr(form, name).errors, text() if text else exc.message]
+
+
+def _plan(form: BookingForm, room: Room):
+    """The preview of the form's dates, or None with the problem marked on the form."""
+    try:
+        return booking_service.plan_booking(current_user, command_from_form(form, room.id))
+    except InvalidRequest as exc:
+        db.session.rollback()
+        _field_error(form, exc)
+    except NotPermitted:
+        db.session.rollback()
+        form.organisation.errors = [_("You can only book for organisations you belong to.")]
+    return None
+
+
+@bp.route("/rooms/<int:room_id>/book", methods=["GET", "POST"])
+@login_required
+def book(room_id: int):
+    room = active_room_or_404(room_id)
+    form = BookingForm()
+    form.organisation.choices = _organisation_choices()
+    if request.method == "GET":
+        _prefill(form)
+        return render_template("web/book.html", room=room, form=form, plan=None)
+
+    if not form.validate_shape():
+        return render_template("web/book.html", room=room, form=form, plan=None), 422
+
+    fingerprint = form.fingerprint()
+    wants_booking = bool(form.book.data) and form.previewed.data == fingerprint
+    if form.book.data and not wants_booking:
+        flash(_("You changed the details. Please check the dates again before booking."), "info")
+    if not wants_booking:
+        plan = _plan(form, room)
+        form.previewed.data = fingerprint if plan is not None else ""
+        status = 200 if plan is not None else 422
+        return render_template("web/book.html", room=room, form=form, plan=plan), status
+
+    try:
+        booking = booking_service.request_booking(current_user, command_from_form(form, room.id))
+    except InvalidRequest as exc:
+        db.session.rollback()
+        _field_error(form, exc)
+        plan = _plan(form, room)
+        return render_template("web/book.html", room=room, form=form, plan=plan), 422
+    except Conflict:
+        db.session.rollback()
+        plan = _plan(form, room)
+        if plan is not None and plan.bookable and not form.book_free_dates_only.data:
+            form.book_free_dates_only.errors = [
+                _("Some dates cannot be booked. Tick this box to book only the free ones.")
+            ]
+        else:
+            form.form_errors.append(
+                _("None of these dates can be booked any more. Please choose another time.")
+            )
+        form.previewed.data = fingerprint
+        return render_template("web/book.html", room=room, form=form, plan=plan), 409
+    db.session.commit()
+    return redirect(url_for("web.booking_received", booking_id=booking.id))
+
+
+@bp.get("/my/bookings/<int:booking_id>/received")
+@login_required
+def booking_received(booking_id: int):
+    booking = booking_service.get_booking(current_user, booking_id)
+    pending = any(o.status is OccurrenceStatus.PENDING for o in booking.occurrences)
+    return render_template("web/received.html", booking=booking, pending=pending)

@@ -1,0 +1,288 @@
+"""WTForms for the public pages. Forms check shape; services check meaning."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from booking import domain
+from booking.models import Feature
+from booking.services.bookings import (
+    ATTENDEES_MAX,
+    DESCRIPTION_MAX,
+    TITLE_MAX,
+    BookingCommand,
+)
+
+WEEKDAYS = (
+    (0, _l("Monday")),
+    (1, _l("Tuesday")),
+    (2, _l("Wednesday")),
+    (3, _l("Thursday")),
+    (4, _l("Friday")),
+    (5, _l("Saturday")),
+    (6, _l("Sunday")),
+)
+
+FEATURE_LABELS = {
+    Feature.PROJECTOR: _l("Projector"),
+    Feature.SCREEN: _l("Screen"),
+    Feature.PIANO: _l("Piano"),
+    Feature.KITCHEN: _l("Kitchen"),
+    Feature.STAGE: _l("Stage"),
+    Feature.SPORTS_FLOOR: _l("Sports floor"),
+    Feature.SOUND_SYSTEM: _l("Sound system"),
+    Feature.WHITEBOARD: _l("Whiteboard"),
+    Feature.FLIPCHART: _l("Flipchart"),
+    Feature.WIFI: _l("Wi-Fi"),
+    Feature.TABLES_CHAIRS: _l("Tables and chairs"),
+    Feature.CHANGING_ROOMS: _l("Changing rooms"),
+    Feature.SHOWERS: _l("Showers"),
+    Feature.DARKENING: _l("Can be darkened"),
+    Feature.MIRRORS: _l("Mirrors"),
+    Feature.COMPUTERS: _l("Computers"),
+}
+
+POSITIONS = (
+    ("", _l("as on the first date")),
+    ("1", _l("first")),
+    ("2", _l("second")),
+    ("3", _l("third")),
+    ("4", _l("fourth")),
+    ("5", _l("fifth")),
+    ("-1", _l("last")),
+)
+
+REPEAT_NONE = "none"
+REPEAT_WEEKLY = "weekly"
+REPEAT_BIWEEKLY = "biweekly"
+REPEAT_MONTHLY = "monthly"
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A group of checkboxes (rendered inside a fieldset by the template)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _blank_to_none(value):
+    return value or None
+
+
+class SearchForm(FlaskForm):
+    """The room search on the home page: a GET form, so no CSRF token and bookmarkable."""
+
+    class Meta:
+        csrf = False
+
+    mode = RadioField(
+        _l("When"),
+        choices=[("date", _l("On a date")), ("weekly", _l("Every week on a weekday"))],
+        default="date",
+    )
+    date = DateField(_l("Date"), validators=[Optional()])
+    weekday = SelectField(
+        _l("Weekday"), choices=[(str(d), label) for d, label in WEEKDAYS], default="0"
+    )
+    weeks = IntegerField(
+        _l("For how many weeks"), validators=[Optional(), NumberRange(1, 52)], default=8
+    )
+    start = TimeField(_l("From"), validators=[Optional()])
+    end = TimeField(_l("Until"), validators=[Optional()])
+    people = IntegerField(
+        _l("Number of people"), validators=[Optional(), NumberRange(1, ATTENDEES_MAX)]
+    )
+    features = MultiCheckboxField(
+        _l("Equipment"), choices=[(f.value, label) for f, label in FEATURE_LABELS.items()]
+    )
+    district = SelectField(_l("District"), choices=[], default="")
+    step_free = BooleanField(_l("Step-free access"))
+
+    def validate_shape(self) -> bool:
+        """Run the validators plus the cross-field checks a search needs."""
+        ok = self.validate()
+        if self.mode.data == "date" and self.date.data is None and not self.date.errors:
+            self.date.errors.append(_l("Please choose a date."))
+            ok = False
+        for item in (self.start, self.end):
+            if item.data is None and not item.errors:
+                item.errors.append(_l("Please give a time."))
+                ok = False
+        if self.start.data and self.end.data and self.end.data <= self.start.data:
+            self.end.errors.append(_l("The end must be after the start."))
+            ok = False
+        return ok
+
+
+class BookingForm(FlaskForm):
+    date = DateField(_l("Date (first date of a series)"), validators=[InputRequired()])
+    start = TimeField(_l("Start"), validators=[InputRequired()])
+    end = TimeField(_l("End"), validators=[InputRequired()])
+    title = StringField(
+        _l("Title"),
+        validators=[DataRequired(), Length(max=TITLE_MAX)],
+        description=_l("For example: choir rehearsal, homework help."),
+    )
+    description = TextAreaField(
+        _l("What is it for?"), validators=[Optional(), Length(max=DESCRIPTION_MAX)]
+    )
+    attendees = IntegerField(
+        _l("Expected number of people"), validators=[Optional(), NumberRange(1, ATTENDEES_MAX)]
+    )
+    organisation = SelectField(_l("Booking for"), choices=[], default="")
+    is_public = BooleanField(
+        _l("Public: show title and organisation in the calendar and in the open offers")
+    )
+    repeat = RadioField(
+        _l("Repetition"),
+        choices=[
+            (REPEAT_NONE, _l("Only once")),
+            (REPEAT_WEEKLY, _l("Every week")),
+            (REPEAT_BIWEEKLY, _l("Every 2 weeks")),
+            (REPEAT_MONTHLY, _l("Every month on the same weekday (e.g. the second Tuesday)")),
+        ],
+        default=REPEAT_NONE,
+    )
+    weekdays = MultiCheckboxField(
+        _l("On these weekdays"),
+        choices=[(str(d), label) for d, label in WEEKDAYS],
+        description=_l("None ticked: the weekday of the first date."),
+    )
+    position = SelectField(_l("Which weekday of the month"), choices=POSITIONS, default="")
+    limit = RadioField(
+        _l("Ends"),
+        choices=[("until", _l("on a date")), ("count", _l("after a number of dates"))],
+        default="until",
+    )
+    until = DateField(_l("Last possible date"), validators=[Optional()])
+    count = IntegerField(_l("Number of dates"), validators=[Optional(), NumberRange(1, 500)])
+    skip_closures = BooleanField(_l("Skip school holidays and closures"), default=True)
+    house_rules_accepted = BooleanField(_l("I have read the house rules and will keep them"))
+    book_free_dates_only = BooleanField(
+        _l("Yes, book only the free dates and leave out the marked ones")
+    )
+    # Fingerprint of the details last previewed: "Book" only writes what the user has seen.
+    previewed = HiddenField()
+    preview = SubmitField(_l("Show the dates"))
+    book = SubmitField(_l("Book"))
+
+    def validate_shape(self) -> bool:
+        ok = self.validate()
+        if self.repeat.data not in (None, "", REPEAT_NONE):
+            if self.limit.data == "until" and self.until.data is None and not self.until.errors:
+                self.until.errors.append(_l("Please give the last date of the series."))
+                ok = False
+            if self.limit.data == "count" and self.count.data is None and not self.count.errors:
+                self.count.errors.append(_l("Please give the number of dates."))
+                ok = False
+        return ok
+
+    def fingerprint(self) -> str:
+        """A short digest of everything that decides which dates are booked and how."""
+        parts = [
+            self.date.data,
+            self.start.data,
+            self.end.data,
+            self.title.data,
+            self.attendees.data,
+            self.organisation.data,
+            self.repeat.data,
+            sorted(self.weekdays.data or []),
+            self.position.data,
+            self.limit.data,
+            self.until.data,
+            self.count.data,
+            self.skip_closures.data,
+        ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def position_of(day) -> str:
+    """Which weekday of its month a date is: "1" for the first Tuesday, ..., "5"."""
+    return str((day.day - 1) // 7 + 1)
+
+
+def recurrence_from_form(form: BookingForm) -> domain.Recurrence | None:
+    repeat = form.repeat.data or REPEAT_NONE
+    if repeat == REPEAT_NONE:
+        return None
+    day = form.date.data
+    until = form.until.data if form.limit.data == "until" else None
+    count = form.count.data if form.limit.data == "count" else None
+    if repeat == REPEAT_MONTHLY:
+        return domain.Recurrence(
+            freq=domain.Frequency.MONTHLY,
+            byweekday=(day.weekday(),),
+            bysetpos=int(form.position.data or position_of(day)),
+            until=until,
+            count=count,
+            skip_closures=bool(form.skip_closures.data),
+        )
+    weekdays = tuple(int(d) for d in form.weekdays.data or ()) or (day.weekday(),)
+    return domain.Recurrence(
+        freq=domain.Frequency.WEEKLY,
+        interval=2 if repeat == REPEAT_BIWEEKLY else 1,
+        byweekday=weekdays,
+        until=until,
+        count=count,
+        skip_closures=bool(form.skip_closures.data),
+    )
+
+
+def command_from_form(form: BookingForm, room_id: int) -> BookingCommand:
+    """The one place where the booking form becomes the service's command."""
+    day = form.date.data
+    return BookingCommand(
+        room_id=room_id,
+        title=form.title.data or "",
+        start=datetime.combine(day, form.start.data),
+        end=datetime.combine(day, form.end.data),
+        organisation_id=int(form.organisation.data) if form.organisation.data else None,
+        description=form.description.data or "",
+        attendees=form.attendees.data,
+        is_public=bool(form.is_public.data),
+        recurrence=recurrence_from_form(form),
+        book_free_dates_only=bool(form.book_free_dates_only.data),
+        house_rules_accepted=bool(form.house_rules_accepted.data),
+    )
+
+
+# Service field names (InvalidRequest.field) -> form fields.
+SERVICE_FIELDS = {
+    "title": "title",
+    "description": "description",
+    "attendees": "attendees",
+    "start": "start",
+    "end": "end",
+    "organisation_id": "organisation",
+    "house_rules_accepted": "house_rules_accepted",
+    "recurrence": "repeat",
+    "recurrence.freq": "repeat",
+    "recurrence.interval": "repeat",
+    "recurrence.byweekday": "weekdays",
+    "recurrence.bysetpos": "position",
+    "recurrence.bymonthday": "position",
+    "recurrence.until": "until",
+    "recurrence.count": "count",
+    "recurrence.start": "date",
+    "recurrence.end": "end",
+}

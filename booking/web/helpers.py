@@ -1,0 +1,99 @@
+"""Small presentation helpers shared by the public pages: friendly texts and local times."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from babel import dates as babel_dates
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from booking import domain
+from booking.models import Feature, OccurrenceStatus
+from booking.web import bp
+from booking.web.forms import FEATURE_LABELS
+
+
+def reason_text(problem: domain.Problem) -> str:
+    """Why a date cannot be booked, in words a requester understands."""
+    reason = problem.reason
+    if reason is domain.Reason.TAKEN:
+        return _("Already booked at this time")
+    if reason is domain.Reason.CLOSED:
+        if problem.label:
+            return _("The room is closed (%(why)s)", why=problem.label)
+        return _("The room is closed")
+    if reason is domain.Reason.OUTSIDE_OPENING_HOURS:
+        return _("Outside the opening hours")
+    if reason is domain.Reason.TOO_SHORT_NOTICE:
+        return _("Too short notice for this room")
+    if reason is domain.Reason.TOO_FAR_AHEAD:
+        return _("Too far ahead: this room cannot be booked that early")
+    if reason is domain.Reason.IN_PAST:
+        return _("This time is in the past")
+    if reason is domain.Reason.TOO_SHORT:
+        return _("Shorter than this room allows")
+    if reason is domain.Reason.TOO_LONG:
+        return _("Longer than this room allows")
+    if reason is domain.Reason.OVER_CAPACITY:
+        return _("Too many people for this room")
+    return problem.message
+
+
+def status_text(status: OccurrenceStatus) -> str:
+    return {
+        OccurrenceStatus.PENDING: _("waiting for approval"),
+        OccurrenceStatus.APPROVED: _("approved"),
+        OccurrenceStatus.DECLINED: _("declined"),
+        OccurrenceStatus.CANCELLED: _("cancelled"),
+    }[OccurrenceStatus(status)]
+
+
+def skipped_text(skipped: domain.Skipped) -> str:
+    if skipped.closure is not None and skipped.closure.reason:
+        return _("Skipped: closed (%(why)s)", why=skipped.closure.reason)
+    if skipped.reason == "closed":
+        return _("Skipped: closed")
+    return _("Skipped")
+
+
+def feature_label(feature) -> str:
+    return str(FEATURE_LABELS.get(Feature(feature), feature))
+
+
+def local(value: datetime, zone: ZoneInfo | str) -> datetime:
+    """A stored UTC time as naive wall time in the site's zone."""
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    return domain.to_local(value, tz).replace(tzinfo=None)
+
+
+def fmt_date(value: date | datetime, form: str = "full") -> str:
+    """A date in the user's language; naive values are shown as they are (wall time)."""
+    if isinstance(value, datetime):
+        value = value.date()
+    return babel_dates.format_date(value, format=form, locale=get_locale())
+
+
+def fmt_time(value: time | datetime) -> str:
+    if isinstance(value, datetime):
+        value = value.time()
+    return babel_dates.format_time(value, format="short", locale=get_locale())
+
+
+def fmt_weekday(value: date) -> str:
+    return babel_dates.format_date(value, format="EEEE", locale=get_locale())
+
+
+@bp.context_processor
+def _inject_helpers() -> dict:
+    return {
+        "reason_text": reason_text,
+        "status_text": status_text,
+        "skipped_text": skipped_text,
+        "feature_label": feature_label,
+        "local": local,
+        "fmt_date": fmt_date,
+        "fmt_time": fmt_time,
+        "fmt_weekday": fmt_weekday,
+    }

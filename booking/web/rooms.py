@@ -1,0 +1,141 @@
+"""Site and room pages with a week calendar, and the city's open offers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, render_template, request
+from flask_babel import gettext as _
+
+from booking import domain
+from booking.extensions import db
+from booking.models import Site
+from booking.services import queries
+from booking.services import rooms as room_data
+from booking.services.search import room_week, week_start
+from booking.web import bp
+from booking.web.book import active_room_or_404
+from booking.web.forms import WEEKDAYS
+
+
+def iso_week(day: date) -> str:
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_iso_week(text: str) -> date:
+    """The Monday of ``YYYY-Www``; ValueError for anything else."""
+    year, _sep, week = text.partition("-W")
+    if not (year.isdigit() and week.isdigit() and len(year) == 4 and 1 <= len(week) <= 2):
+        raise ValueError(text)
+    return date.fromisocalendar(int(year), int(week), 1)
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def opening_rows(hours: domain.OpeningHours | None) -> list[tuple[str, str]] | None:
+    """Weekday name and its windows as text; None means open at any time."""
+    if hours is None:
+        return None
+    rows = []
+    for weekday, label in WEEKDAYS:
+        windows = [w for w in hours.windows if w.weekday == weekday]
+        text = ", ".join(f"{_hhmm(w.opens)}–{_hhmm(w.closes)}" for w in windows)
+        rows.append((str(label), text or _("closed")))
+    return rows
+
+
+def _site_or_404(site_id: int) -> Site:
+    site = db.session.get(Site, site_id)
+    if site is None or not site.active:
+        abort(404)
+    return site
+
+
+@bp.get("/sites/<int:site_id>")
+def site(site_id: int):
+    site = _site_or_404(site_id)
+    rooms = [r for r in site.rooms if r.active]
+    hours = None
+    if site.opening_windows:
+        hours = domain.OpeningHours(
+            tuple(domain.WeeklyWindow(w.weekday, w.opens, w.closes) for w in site.opening_windows)
+        )
+    return render_template("web/site.html", site=site, rooms=rooms, hours=opening_rows(hours))
+
+
+@bp.get("/rooms/<int:room_id>")
+def room(room_id: int):
+    room = active_room_or_404(room_id)
+    zone = ZoneInfo(room.site.timezone)
+    today = domain.to_local(datetime.now(ZoneInfo("UTC")), zone).date()
+    week = request.args.get("week")
+    if week:
+        try:
+            monday = parse_iso_week(week)
+        except ValueError:
+            abort(400, description=_("Please give the week as YYYY-Www, for example 2026-W48."))
+    else:
+        monday = week_start(today)
+    calendar = room_week(room, monday)
+    return render_template(
+        "web/room.html",
+        room=room,
+        site=room.site,
+        week=calendar,
+        today=today,
+        this_week=iso_week(monday),
+        prev_week=iso_week(calendar.previous_week),
+        next_week=iso_week(calendar.next_week),
+        week_end=monday + timedelta(days=6),
+        hours=opening_rows(room_data.opening_hours(room)),
+        parts=[p for p in room.parts if p.active],
+    )
+
+
+@bp.get("/offers")
+def offers():
+    district = request.args.get("district", "")
+    districts = queries.districts()
+    errors: dict[str, str] = {}
+    if district and district not in districts:
+        errors["district"] = _("There is no such district.")
+    bounds: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        text = request.args.get(name, "").strip()
+        bounds[name] = None
+        if text:
+            try:
+                bounds[name] = date.fromisoformat(text)
+            except ValueError:
+                errors[name] = _("Please give a date like 2026-12-01.")
+    if bounds["from"] and bounds["to"] and bounds["to"] < bounds["from"]:
+        errors["to"] = _("The end date must not be before the start date.")
+    page_text = request.args.get("page", "1")
+    page_number = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+    page = None
+    if not errors:
+        page = queries.open_offers(
+            district=district or None,
+            date_from=bounds["from"],
+            date_to=bounds["to"],
+            page=page_number,
+            zone=ZoneInfo(current_app.config["BOOKING_TIMEZONE"]),
+        )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return (
+        render_template(
+            "web/offers.html",
+            page=page,
+            districts=districts,
+            district=district,
+            date_from=request.args.get("from", ""),
+            date_to=request.args.get("to", ""),
+            errors=errors,
+            args=args,
+        ),
+        422 if errors else 200,
+    )
