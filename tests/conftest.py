@@ -227,3 +227,16 @@ def make_booking(db):
         return booking
 
     return make
+
+
+@pytest.fixture
+def login_as(client):
+    """Log a user in through the real /login form (session protection stays on)."""
+
+    def log_in(user, password: str = PASSWORD):
+        _db.session.commit()
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return log_in
