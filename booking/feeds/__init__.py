@@ -1,0 +1,18 @@
+"""Calendar feeds (iCalendar): rooms, sites, public offers, personal and per-booking feeds."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("feeds", __name__)
+
+
+def init_feeds(app: Flask) -> None:
+    """Register the routes, the change tracking behind the validators and the log filter."""
+    from booking.feeds import views  # noqa: F401  (routes)
+    from booking.feeds.changes import install_change_tracking
+    from booking.feeds.logs import install_log_filter
+
+    install_change_tracking()
+    install_log_filter()
+    app.register_blueprint(bp)
