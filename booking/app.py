@@ -62,6 +62,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(tokens_bp)
     app.cli.add_command(create_token_command)
+
+    from booking.feeds import init_feeds
+
+    init_feeds(app)
     _configure_logging(app)
     return app
 

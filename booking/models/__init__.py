@@ -10,6 +10,7 @@ from booking.models.enums import (
     OrganisationKind,
     SiteKind,
 )
+from booking.models.feeds import FeedChange, FeedToken
 from booking.models.people import Membership, Organisation, User, site_manager
 from booking.models.places import Closure, OpeningWindow, Room, RoomFeature, Site
 from booking.models.types import UTCDateTime, utcnow
@@ -21,6 +22,8 @@ __all__ = [
     "Booking",
     "Closure",
     "Feature",
+    "FeedChange",
+    "FeedToken",
     "MemberRole",
     "Membership",
     "Occupancy",
