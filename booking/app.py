@@ -6,8 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
-from flask_login import current_user
+from flask import Flask
 
 from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -51,6 +50,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(web_bp)
 
+    from booking.web import accounts, i18n, organisations
+
+    i18n.init_app(app)
+    accounts.init_login(app)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(organisations.bp)
+
     from booking.cli import register_cli
 
     register_cli(app)
@@ -90,14 +96,11 @@ def _check_secret_key(app: Flask) -> None:
 
 
 def select_locale() -> str:
-    """The user's setting, else ``?lang=``, else the browser's Accept-Language, else German."""
-    languages = ("de", "en")
-    if getattr(current_user, "is_authenticated", False) and current_user.language in languages:
-        return current_user.language
-    lang = request.args.get("lang")
-    if lang in languages:
-        return lang
-    return request.accept_languages.best_match(languages) or "de"
+    """The user's setting, else ``?lang=`` (kept in the session), else Accept-Language, else
+    German; see ``booking.web.i18n``."""
+    from booking.web.i18n import select_locale as _select
+
+    return _select()
 
 
 def select_timezone() -> str:

@@ -16,6 +16,10 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(import_closures_command)
 
+    from booking.cli_mail import send_mail_command
+
+    app.cli.add_command(send_mail_command)
+
 
 @click.command("seed-demo")
 def seed_demo_command() -> None:

@@ -11,8 +11,10 @@ from booking.models.enums import (
     SiteKind,
 )
 from booking.models.feeds import FeedChange, FeedToken
+from booking.models.mail import OutboxMessage
 from booking.models.people import Membership, Organisation, User, site_manager
 from booking.models.places import Closure, OpeningWindow, Room, RoomFeature, Site
+from booking.models.tokens import PasswordResetToken
 from booking.models.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "OpeningWindow",
     "Organisation",
     "OrganisationKind",
+    "OutboxMessage",
+    "PasswordResetToken",
     "Room",
     "RoomFeature",
     "Site",

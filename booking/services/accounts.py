@@ -1,16 +1,45 @@
-"""Accounts: creating and updating users and their roles."""
+"""Accounts: registering, logging in, password resets, profiles, and roles for the CLI.
+
+Messages of ``InvalidRequest`` are plain English; the ones a web form can show are marked with
+``N_`` so the views can translate them with ``gettext(exc.message)``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from booking.extensions import db
-from booking.models import MemberRole, Membership, Organisation, Site, User
-from booking.services.errors import InvalidRequest
-from booking.services.passwords import MIN_PASSWORD_LENGTH, hash_password
+from booking.models import (
+    MemberRole,
+    Membership,
+    Organisation,
+    PasswordResetToken,
+    Site,
+    User,
+    utcnow,
+)
+from booking.services.errors import InvalidRequest, NotPermitted
+from booking.services.passwords import (
+    DUMMY_HASH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+
+RESET_TOKEN_LIFETIME = timedelta(hours=1)
+NAME_MAX = 200
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; the view translates it when it shows it."""
+    return message
 
 
 def normalise_email(email: str) -> str:
@@ -27,11 +56,155 @@ def check_password_strength(password: str) -> None:
             f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", "password"
         )
     if len(password) > 1024:
-        raise InvalidRequest("The password is too long.", "password")
+        raise InvalidRequest(N_("The password is too long."), "password")
 
 
 def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidRequest(N_("Please enter your name."), "name")
+    if len(name) > NAME_MAX:
+        raise InvalidRequest(N_("The name is too long."), "name")
+    return name
+
+
+def _check_language(language: str) -> str:
+    from flask import current_app
+
+    if language not in current_app.config.get("LANGUAGES", ("de", "en")):
+        raise InvalidRequest(N_("Please choose a language from the list."), "language")
+    return language
+
+
+def register_user(*, email: str, name: str, password: str, language: str) -> User:
+    """Create an ordinary account. A taken address is refused (the form says so)."""
+    email = normalise_email(email)
+    name = _clean_name(name)
+    language = _check_language(language)
+    check_password_strength(password)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise InvalidRequest(
+            N_("This address is already registered. Log in or reset your password."), "email"
+        )
+    user = User(
+        email=email, name=name, password_hash=hash_password(password), language=language
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str, *, now: datetime | None = None) -> User | None:
+    """The active user with this e-mail and password, else None (one answer for every failure).
+
+    An unknown address still costs one argon2 verification, so timing does not tell which
+    addresses have accounts.
+    """
+    try:
+        address = normalise_email(email)
+    except InvalidRequest:
+        address = None
+    user = (
+        db.session.scalar(select(User).where(User.email == address)) if address else None
+    )
+    if user is None:
+        verify_password(DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now or utcnow()
+    db.session.flush()
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def request_password_reset(email: str, *, now: datetime | None = None) -> None:
+    """Mail a single-use reset link if an active account has this address; otherwise do nothing.
+
+    The caller answers the same either way, so nobody learns which addresses are registered.
+    """
+    from booking.services.notifications import send_password_reset
+
+    try:
+        address = normalise_email(email)
+    except InvalidRequest:
+        return
+    user = db.session.scalar(select(User).where(User.email == address))
+    if user is None or not user.active:
+        return
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordResetToken(
+            user=user,
+            token_hash=_token_hash(token),
+            created_at=now,
+            expires_at=now + RESET_TOKEN_LIFETIME,
+        )
+    )
+    send_password_reset(user, token, int(RESET_TOKEN_LIFETIME.total_seconds() // 60))
+    db.session.flush()
+
+
+def _valid_token(token: str, now: datetime) -> PasswordResetToken:
+    row = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at <= now or not row.user.active:
+        raise InvalidRequest(
+            N_("This link is not valid any more. Please ask for a new one."), "token"
+        )
+    return row
+
+
+def check_reset_token(token: str, *, now: datetime | None = None) -> None:
+    """Raise InvalidRequest unless the token can still be used (for showing the form)."""
+    _valid_token(token, now or utcnow())
+
+
+def reset_password(token: str, new_password: str, *, now: datetime | None = None) -> User:
+    """Set a new password with a reset token; the token and its siblings stop working."""
+    now = now or utcnow()
+    row = _valid_token(token, now)
+    check_password_strength(new_password)
+    user = row.user
+    user.password_hash = hash_password(new_password)
+    # Every open link of this user dies with the first one used.
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    db.session.flush()
+    return user
+
+
+def change_password(user, current_password: str, new_password: str) -> None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotPermitted("You need to log in to do this.")
+    if not verify_password(user.password_hash, current_password):
+        raise InvalidRequest(N_("The current password is not right."), "current_password")
+    check_password_strength(new_password)
+    user.password_hash = hash_password(new_password)
+    db.session.flush()
+
+
+def update_profile(user, *, name: str, language: str) -> User:
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotPermitted("You need to log in to do this.")
+    user.name = _clean_name(name)
+    user.language = _check_language(language)
+    db.session.flush()
+    return user
 
 
 def upsert_user(

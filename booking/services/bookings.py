@@ -41,6 +41,7 @@ from booking.services.errors import (
     NotFound,
     NotPermitted,
 )
+from booking.services.notifications import notify_booking_changed, notify_booking_received
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
@@ -384,6 +385,7 @@ def request_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -
         left_out=[d.local_start.isoformat() for d in blocked],
     )
     _flush_guarded("Someone else booked this time a moment ago.", list(plan.dates))
+    notify_booking_received(booking)
     return booking
 
 
@@ -476,6 +478,7 @@ def approve(
     _occupy(targets, room, tree)
     _audit("approved", user, booking, targets, comment.strip())
     _flush_guarded("Another booking was approved for this time a moment ago.", plans)
+    notify_booking_changed(booking, targets, user)
     return booking
 
 
@@ -502,6 +505,7 @@ def decline(
     _set_status(targets, OccurrenceStatus.DECLINED, user, reason, now)
     _audit("declined", user, booking, targets, reason)
     db.session.flush()
+    notify_booking_changed(booking, targets, user)
     return booking
 
 
@@ -526,6 +530,7 @@ def cancel(
     _set_status(targets, OccurrenceStatus.CANCELLED, user, reason, now)
     _audit("cancelled", user, booking, targets, reason)
     db.session.flush()
+    notify_booking_changed(booking, targets, user)
     return booking
 
 

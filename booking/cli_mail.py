@@ -1,0 +1,31 @@
+"""``flask --app booking send-mail``: deliver the outbox once, or keep doing so as a worker."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+
+
+@click.command("send-mail")
+@click.option("--loop", is_flag=True, help="Keep running and deliver new mail as it comes.")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between passes.")
+def send_mail_command(loop: bool, interval: float) -> None:
+    """Send the mails waiting in the outbox (retrying failed ones with back-off)."""
+    from booking.services.mail import send_pending
+
+    app = current_app._get_current_object()
+    while True:
+        counts = send_pending(app)
+        if not loop or any(counts.values()):
+            click.echo(
+                f"{counts['sent']} sent, {counts['failed']} to retry, "
+                f"{counts['given_up']} given up."
+            )
+        if not loop:
+            return
+        try:
+            time.sleep(max(interval, 0.5))
+        except KeyboardInterrupt:
+            return

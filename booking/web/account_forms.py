@@ -1,0 +1,170 @@
+"""Forms for accounts and organisations: they check shape; the services check meaning."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from booking.models import OrganisationKind
+from booking.services.passwords import MIN_PASSWORD_LENGTH
+from booking.web.i18n import LANGUAGE_NAMES, organisation_kind_label
+
+PASSWORD_MAX = 1024
+
+
+def _password_length():
+    return Length(
+        min=MIN_PASSWORD_LENGTH,
+        max=PASSWORD_MAX,
+        message=_l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+    )
+
+
+def _required(message):
+    return DataRequired(message=message)
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[_required(_l("Please enter your e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+    name = StringField(
+        _l("Your name"),
+        validators=[_required(_l("Please enter your name.")), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[_required(_l("Please choose a password.")), _password_length()],
+        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            _required(_l("Please repeat the password.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    language = SelectField(
+        _l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[_required(_l("Please enter your e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[_required(_l("Please enter your password.")), Length(max=PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Stay logged in on this device"))
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[_required(_l("Please enter your e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[_required(_l("Please choose a password.")), _password_length()],
+        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            _required(_l("Please repeat the password.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        validators=[_required(_l("Please enter your name.")), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
+    language = SelectField(
+        _l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[_required(_l("Please enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        _l("New password"),
+        validators=[_required(_l("Please choose a password.")), _password_length()],
+        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            _required(_l("Please repeat the password.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[_required(_l("Please enter the name of the organisation.")), Length(max=200)],
+    )
+    kind = SelectField(_l("Kind"))
+    district = StringField(_l("District"), validators=[Optional(), Length(max=100)])
+    description = TextAreaField(_l("What you do"), validators=[Optional(), Length(max=5000)])
+    website = URLField(
+        _l("Website"),
+        validators=[Optional(), Length(max=300)],
+        render_kw={"placeholder": "https://"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [
+            SelectChoice(k.value, organisation_kind_label(k)) for k in OrganisationKind
+        ]
+
+
+class AddMemberForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address of the person"),
+        validators=[_required(_l("Please enter an e-mail address.")), Length(max=254)],
+    )
+    admin = BooleanField(_l("May manage members too (admin)"))
+
+
+class EmptyForm(FlaskForm):
+    """Only the CSRF token: for buttons that POST (log out, remove a member)."""

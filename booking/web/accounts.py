@@ -1,0 +1,229 @@
+"""Register, log in and out, reset a forgotten password, and the profile page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from booking.extensions import db, limiter
+from booking.services import accounts
+from booking.services.errors import InvalidRequest
+from booking.web.account_forms import (
+    ChangePasswordForm,
+    EmptyForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+)
+
+bp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: no scheme, no host, no ``//evil`` or ``/\\evil`` tricks."""
+    if not target:
+        return None
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return None
+    if target.startswith(("//", "/\\")) or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def _field_error(form, exc: InvalidRequest) -> None:
+    """Show a service's refusal next to its field (translated), else above the form."""
+    message = _(exc.message)
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, message]
+    else:
+        form.form_errors.append(message)
+
+
+def _login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _rate_limit_off() -> bool:
+    # The limiter object is shared by every app in the process; each app's own config decides.
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
+def _start_session(user, remember: bool) -> None:
+    session.pop("lang", None)  # the account's language setting decides from now on
+    login_user(user, remember=remember)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = RegisterForm()
+    if request.method == "GET":
+        form.language.data = str(_current_language())
+    if form.validate_on_submit():
+        try:
+            user = accounts.register_user(
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                language=form.language.data,
+            )
+        except InvalidRequest as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            _start_session(user, remember=False)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
+            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+    return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
+
+
+def _current_language() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "de")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_rate_limit_off)
+def login():
+    next_url = _safe_next(request.args.get("next") or request.form.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("web.home"))
+    form = LoginForm()
+    failed = False
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            db.session.rollback()
+            failed = True
+            # One message for an unknown address and a wrong password alike.
+            form.form_errors.append(_("The e-mail address or the password is not right."))
+        else:
+            db.session.commit()
+            _start_session(user, remember=form.remember.data)
+            return redirect(next_url or url_for("web.home"))
+    status = 200 if not form.errors and not failed else 422
+    return render_template("accounts/login.html", form=form, next_url=next_url), status
+
+
+@bp.post("/logout")
+def logout():
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("web.home"))
+    logout_user()
+    flash(_("You are logged out."), "success")
+    return redirect(url_for("web.home"))
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+def password_reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        db.session.commit()
+        # The same answer whether or not the address is registered.
+        return render_template("accounts/reset_sent.html")
+    status = 200 if not form.errors else 422
+    return render_template("accounts/reset_request.html", form=form), status
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+def password_reset(token: str):
+    try:
+        accounts.check_reset_token(token)
+    except InvalidRequest as exc:
+        return render_template("accounts/reset_invalid.html", message=_(exc.message)), 410
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.reset_password(token, form.password.data)
+        except InvalidRequest as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            _start_session(user, remember=False)
+            flash(_("Your new password is set. You are logged in."), "success")
+            return redirect(url_for("accounts.profile"))
+    status = 200 if not form.errors else 422
+    return render_template("accounts/reset_password.html", form=form), status
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    profile_form = ProfileForm(prefix="profile", obj=current_user)
+    password_form = ChangePasswordForm(prefix="password")
+    failed = False
+    if request.method == "POST" and "profile-submit" in request.form:
+        if profile_form.validate_on_submit():
+            try:
+                accounts.update_profile(
+                    current_user, name=profile_form.name.data, language=profile_form.language.data
+                )
+            except InvalidRequest as exc:
+                db.session.rollback()
+                _field_error(profile_form, exc)
+            else:
+                db.session.commit()
+                session.pop("lang", None)
+                flash(_("Your profile is saved."), "success")
+                return redirect(url_for("accounts.profile"))
+        failed = True
+    elif request.method == "POST" and "password-submit" in request.form:
+        profile_form = ProfileForm(prefix="profile", obj=current_user, formdata=None)
+        if password_form.validate_on_submit():
+            try:
+                accounts.change_password(
+                    current_user, password_form.current_password.data, password_form.password.data
+                )
+            except InvalidRequest as exc:
+                db.session.rollback()
+                _field_error(password_form, exc)
+            else:
+                db.session.commit()
+                flash(_("Your new password is saved."), "success")
+                return redirect(url_for("accounts.profile"))
+        failed = True
+    elif request.method == "POST":
+        failed = True
+    return render_template(
+        "accounts/profile.html", profile_form=profile_form, password_form=password_form
+    ), (422 if failed else 200)
+
+
+def init_login(app) -> None:
+    """Flask-Login settings that belong to these pages."""
+    from flask_babel import lazy_gettext
+
+    from booking.extensions import login_manager
+
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+
+@bp.get("/about")
+def about():
+    return render_template("accounts/about.html")

@@ -1,0 +1,159 @@
+"""Language choice and locale-aware formatting for templates.
+
+Jinja filters for every template (registered by ``init_app``):
+
+``value|localdate``, ``value|localtime``, ``value|localdatetime``
+    Show a datetime in the user's language. An aware value (what the models hold: UTC) is first
+    converted to a zone: the ``zone`` argument (an IANA name such as ``room.site.timezone`` or a
+    ``ZoneInfo``) or else ``BOOKING_TIMEZONE``. A naive value is taken as local wall time already
+    (e.g. ``DatePlan.local_start``). ``format`` is a Babel width (``short``, ``medium``, ``long``,
+    ``full``) or a CLDR pattern. Examples::
+
+        {{ occ.starts_at|localdate(room.site.timezone, "full") }}  -> Mittwoch, 2. Dezember 2026
+        {{ occ.starts_at|localtime(room.site.timezone) }}          -> 18:30
+        {{ occ.starts_at|localdatetime }}                          -> 02.12.2026, 18:30
+    ``localdate`` also accepts a ``date``.
+
+``status|status_label``
+    The translated name of an ``OccurrenceStatus`` (or its string value).
+
+``kind|organisation_kind_label``
+    The translated name of an ``OrganisationKind``.
+
+``lang_url(code)`` (a global) is the current page's URL with ``?lang=code``;
+``current_locale()`` (a global) is the language code of the page, e.g. ``"de"``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel import dates as babel_dates
+from flask import Flask, current_app, has_request_context, request, session, url_for
+from flask_babel import get_locale, lazy_gettext
+from flask_login import current_user
+
+from booking.extensions import db
+from booking.models import OccurrenceStatus, OrganisationKind
+
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
+
+STATUS_LABELS = {
+    OccurrenceStatus.PENDING: lazy_gettext("waiting for approval"),
+    OccurrenceStatus.APPROVED: lazy_gettext("approved"),
+    OccurrenceStatus.DECLINED: lazy_gettext("declined"),
+    OccurrenceStatus.CANCELLED: lazy_gettext("cancelled"),
+}
+
+ORGANISATION_KIND_LABELS = {
+    OrganisationKind.ASSOCIATION: lazy_gettext("Association"),
+    OrganisationKind.INITIATIVE: lazy_gettext("Initiative"),
+    OrganisationKind.SCHOOL: lazy_gettext("School"),
+    OrganisationKind.CITY_DEPARTMENT: lazy_gettext("City department"),
+    OrganisationKind.CHURCH: lazy_gettext("Church"),
+    OrganisationKind.OTHER: lazy_gettext("Other"),
+}
+
+
+def languages() -> tuple[str, ...]:
+    return tuple(current_app.config.get("LANGUAGES", ("de", "en")))
+
+
+def select_locale() -> str:
+    """The user's setting, else ``?lang=``, else the choice kept in the session, else the
+    browser's Accept-Language, else German."""
+    langs = languages()
+    if not has_request_context():
+        return langs[0]
+    if getattr(current_user, "is_authenticated", False) and current_user.language in langs:
+        return current_user.language
+    lang = request.args.get("lang")
+    if lang in langs:
+        return lang
+    if session.get("lang") in langs:
+        return session["lang"]
+    return request.accept_languages.best_match(langs) or langs[0]
+
+
+def remember_language() -> None:
+    """``?lang=`` sticks: in the session for everyone, and as the setting of a logged-in user."""
+    lang = request.args.get("lang")
+    if lang not in languages():
+        return
+    if session.get("lang") != lang:
+        session["lang"] = lang
+    if getattr(current_user, "is_authenticated", False) and current_user.language != lang:
+        current_user.language = lang
+        db.session.commit()
+
+
+def _zone(zone) -> ZoneInfo:
+    if zone is None:
+        return ZoneInfo(current_app.config["BOOKING_TIMEZONE"])
+    return zone if isinstance(zone, ZoneInfo) else ZoneInfo(str(zone))
+
+
+def _local(value: datetime, zone) -> datetime:
+    return value.astimezone(_zone(zone)) if value.tzinfo is not None else value
+
+
+def localdate(value: date | datetime | None, zone=None, format: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local(value, zone).date()
+    return babel_dates.format_date(value, format=format, locale=get_locale())
+
+
+def localtime(value: datetime | None, zone=None, format: str = "short") -> str:
+    if value is None:
+        return ""
+    # A naive time object: Babel must not shift it by the server's own zone.
+    return babel_dates.format_time(_local(value, zone).time(), format=format, locale=get_locale())
+
+
+def localdatetime(value: datetime | None, zone=None, format: str = "medium") -> str:
+    if value is None:
+        return ""
+    return f"{localdate(value, zone, format)}, {localtime(value, zone)}"
+
+
+def status_label(status) -> str:
+    try:
+        return str(STATUS_LABELS[OccurrenceStatus(status)])
+    except ValueError:
+        return str(status)
+
+
+def organisation_kind_label(kind) -> str:
+    try:
+        return str(ORGANISATION_KIND_LABELS[OrganisationKind(kind)])
+    except ValueError:
+        return str(kind)
+
+
+def lang_url(code: str) -> str:
+    """This page's address with ``?lang=code`` (other query arguments kept)."""
+    if not has_request_context() or request.endpoint is None:
+        return f"/?lang={code}"
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def current_locale() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else languages()[0]
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(remember_language)
+    app.add_template_filter(localdate, "localdate")
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(localdatetime, "localdatetime")
+    app.add_template_filter(status_label, "status_label")
+    app.add_template_filter(organisation_kind_label, "organisation_kind_label")
+    app.add_template_global(lang_url, "lang_url")
+    app.add_template_global(current_locale, "current_locale")
+    app.add_template_global(LANGUAGE_NAMES, "language_names")
