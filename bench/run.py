@@ -1,0 +1,1082 @@
+"""Run the benchmark suite on SQLite and PostgreSQL and write the results table.
+
+    python -m bench.run                  # full suite at scale 1, both databases (~10-15 min)
+    python -m bench.run --quick          # tiny datasets, few repetitions (< 2 min; CI)
+    python -m bench.run --with-scale10   # also figures 1, 2 and 4 at scale 10 (adds ~20 min)
+
+Results go to ``bench/results/`` (``results.json``, ``results.md`` and the query plans);
+``--quick`` writes to ``bench/results/quick/`` unless ``--out`` says otherwise.
+Timings use ``time.perf_counter_ns`` after a warm-up; each figure reports median and p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time as clock
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy import delete, event, select, text
+
+from bench import generate as gen
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DATA = ROOT / "bench" / ".data"
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+PG_DATABASE = "raumboerse_bench"
+
+
+# Measuring -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    figure: str
+    database: str
+    dataset: str
+    median_ms: float | None = None
+    p95_ms: float | None = None
+    target: str = ""
+    within: bool | None = None  # None: no target, or not judged
+    samples: int = 0
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def measure(
+    action: Callable[[], object],
+    *,
+    warmup: int,
+    repetitions: int,
+    before: Callable[[], object] | None = None,
+    after: Callable[[object], object] | None = None,
+) -> list[float]:
+    """Milliseconds of ``action`` per repetition; ``before``/``after`` run outside the clock."""
+    samples = []
+    for i in range(warmup + repetitions):
+        if before:
+            before()
+        started = clock.perf_counter_ns()
+        outcome = action()
+        elapsed = clock.perf_counter_ns() - started
+        if after:
+            after(outcome)
+        if i >= warmup:
+            samples.append(elapsed / 1e6)
+    return samples
+
+
+def summarise(samples: list[float]) -> tuple[float, float]:
+    return round(statistics.median(samples), 3), round(percentile(samples, 95), 3)
+
+
+@dataclass
+class Settings:
+    quick: bool
+    warmup: int
+    repetitions: int  # for fast figures (reads)
+    write_repetitions: int  # for figures that write and clean up
+    load_seconds: int
+    http: bool
+
+    @classmethod
+    def for_mode(cls, quick: bool, http: bool = True) -> Settings:
+        if quick:
+            return cls(True, 1, 5, 3, 2, http)
+        return cls(False, 10, 200, 60, 10, http)
+
+
+# In-process figures ----------------------------------------------------------------------------
+
+
+def _pick_rooms(ds: gen.Dataset) -> dict:
+    """The rooms the figures use: a busy plain room at a non-school site, and the busiest room."""
+    from booking.extensions import db
+
+    plain_busy = db.session.execute(
+        text(
+            """
+            SELECT r.id, r.site_id, count(o.id) AS n
+            FROM room r
+            JOIN site s ON s.id = r.site_id
+            JOIN occurrence o ON o.room_id = r.id
+            WHERE s.kind <> 'school' AND r.parent_id IS NULL AND r.name <> :busy
+              AND NOT EXISTS (SELECT 1 FROM room c WHERE c.parent_id = r.id)
+            GROUP BY r.id, r.site_id
+            ORDER BY n DESC, r.id
+            LIMIT 1
+            """
+        ),
+        {"busy": gen.BUSY_ROOM},
+    ).one()
+    busiest = db.session.execute(
+        text(
+            "SELECT room_id, count(*) AS n FROM occurrence WHERE status = 'approved' "
+            "GROUP BY room_id ORDER BY n DESC, room_id LIMIT 1"
+        )
+    ).one()
+    manager = db.session.scalar(
+        text("SELECT user_id FROM site_manager WHERE site_id = :s ORDER BY user_id LIMIT 1"),
+        {"s": plain_busy.site_id},
+    )
+    return {
+        "room_id": plain_busy.id,
+        "room_dates": plain_busy.n,
+        "manager_id": manager,
+        "busy_room_id": busiest.room_id,
+        "busy_room_dates": busiest.n,
+    }
+
+
+def _delete_booking(booking_id: int) -> None:
+    from booking.extensions import db
+    from booking.models import AuditEvent, Booking, Occupancy, Occurrence
+
+    db.session.rollback()
+    occurrence_ids = select(Occurrence.id).where(Occurrence.booking_id == booking_id)
+    db.session.execute(delete(Occupancy).where(Occupancy.occurrence_id.in_(occurrence_ids)))
+    db.session.execute(delete(Occurrence).where(Occurrence.booking_id == booking_id))
+    db.session.execute(delete(AuditEvent).where(AuditEvent.booking_id == booking_id))
+    db.session.execute(delete(Booking).where(Booking.id == booking_id))
+    db.session.commit()
+    db.session.remove()
+
+
+class StatementLog:
+    """The SQL statements the application runs while the log is active (for EXPLAIN)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.statements: list[tuple[str, object]] = []
+
+    def _record(self, _conn, _cursor, statement, parameters, _context, _executemany) -> None:
+        self.statements.append((statement, parameters))
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[StatementLog]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        try:
+            yield self
+        finally:
+            event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def explain(statement: str, parameters, *, analyze: bool = True) -> str:
+    """The database's plan for one statement, run on the raw driver connection."""
+    from booking.extensions import db
+
+    raw = db.session.connection().connection.driver_connection
+    cursor = raw.cursor()
+    try:
+        if db.engine.dialect.name == "postgresql":
+            prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
+            cursor.execute(prefix + statement, parameters)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        return "\n".join(" | ".join(str(c) for c in row) for row in cursor.fetchall())
+    finally:
+        cursor.close()
+        db.session.rollback()
+
+
+def _pg_execution_ms(sql: str, params: dict) -> float:
+    from booking.extensions import db
+
+    plan = db.session.execute(text("EXPLAIN (ANALYZE) " + sql), params).scalars().all()
+    db.session.rollback()
+    for line in plan:
+        if line.startswith("Execution Time:"):
+            return float(line.split()[2])
+    raise RuntimeError("no execution time in EXPLAIN ANALYZE output")
+
+
+def bare_query(sql: str, params: dict, settings: Settings) -> tuple[list[float], str]:
+    """Times of a hand-written query: EXPLAIN ANALYZE execution time on PostgreSQL, a timed
+    raw execution on SQLite. Returns the samples and a label of what was timed."""
+    from booking.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        samples = [
+            _pg_execution_ms(sql, params) for _ in range(settings.warmup + settings.repetitions)
+        ][settings.warmup :]
+        return samples, "EXPLAIN ANALYZE execution time"
+
+    def run() -> None:
+        db.session.execute(text(sql), params).all()
+
+    samples = measure(run, warmup=settings.warmup, repetitions=settings.repetitions)
+    db.session.rollback()
+    return samples, "timed raw query"
+
+
+CONFLICT_SQL = """
+SELECT o.id FROM occupancy o
+WHERE o.unit_id IN ({units})
+  AND ({probes})
+"""
+
+FREE_ROOMS_SQL = """
+SELECT r.id FROM room r JOIN site s ON s.id = r.site_id
+WHERE r.active AND s.active AND r.capacity >= :capacity
+  AND r.buffer_before_minutes = :bb{g} AND r.buffer_after_minutes = :ba{g}
+  {feature}
+  AND (NOT EXISTS (SELECT 1 FROM opening_window n WHERE n.site_id = r.site_id)
+    OR EXISTS (
+      SELECT 1 FROM opening_window w
+      WHERE w.site_id = r.site_id AND w.room_id IS NULL AND w.weekday = :weekday
+        AND w.opens <= :opens AND w.closes >= :closes))
+  AND NOT EXISTS (
+    SELECT 1 FROM closure c
+    WHERE c.site_id = r.site_id
+      AND (c.room_id IS NULL OR c.room_id = r.id OR c.room_id = r.parent_id)
+      AND c.starts_at < :end AND c.ends_at > :start)
+  AND NOT EXISTS (
+    SELECT 1 FROM occupancy o
+    WHERE (o.unit_id = r.id OR o.unit_id IN (SELECT p.id FROM room p WHERE p.parent_id = r.id))
+      AND o.starts_at < :hi{g} AND o.ends_at > :lo{g} AND o.starts_at > :floor{g})
+"""
+
+
+def free_rooms_sql(
+    slot_start: datetime, slot_end: datetime, capacity: int, feature: str | None, zone
+) -> tuple[str, dict]:
+    """Free rooms as one hand-written query: a UNION ALL branch per buffer setting, so every
+    bound is a plain parameter the (unit_id, starts_at) index can use on both databases.
+
+    The dataset has no room-level opening windows and no room closures on parts, so this
+    answers the same question the service answers (the suite checks the sets are equal).
+    """
+    from booking.extensions import db
+
+    groups = db.session.execute(
+        text("SELECT DISTINCT buffer_before_minutes, buffer_after_minutes FROM room")
+    ).all()
+    local_start = slot_start.astimezone(zone)
+    local_end = slot_end.astimezone(zone)
+    params: dict = {
+        "capacity": capacity,
+        "weekday": local_start.weekday(),
+        "opens": local_start.hour * 60 + local_start.minute,
+        "closes": local_end.hour * 60 + local_end.minute,
+        "start": slot_start,
+        "end": slot_end,
+    }
+    feature_sql = ""
+    if feature:
+        feature_sql = (
+            "AND EXISTS (SELECT 1 FROM room_feature f WHERE f.room_id = r.id "
+            "AND f.feature = :feature)"
+        )
+        params["feature"] = feature
+    branches = []
+    for g, (before, after) in enumerate(groups):
+        branches.append(FREE_ROOMS_SQL.format(g=g, feature=feature_sql))
+        lo = slot_start - timedelta(minutes=before)
+        params |= {
+            f"bb{g}": before,
+            f"ba{g}": after,
+            f"hi{g}": slot_end + timedelta(minutes=after),
+            f"lo{g}": lo,
+            # Occupancy rows last at most 14 days plus buffers (the service's longest date).
+            f"floor{g}": lo - timedelta(days=15),
+        }
+    return "\nUNION ALL\n".join(branches), _bind(params)
+
+
+def _bind(params: dict) -> dict:
+    """SQLite stores UTC datetimes naive; text() bypasses the column type, so convert here."""
+    from booking.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        return params
+    return {
+        k: v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v
+        for k, v in params.items()
+    }
+
+
+class InProcess:
+    """Figures 1-4, 6 and 7 in process, against the app's database."""
+
+    def __init__(self, app, ds: gen.Dataset, label: str, settings: Settings, plans: list[str]):
+        self.app = app
+        self.ds = ds
+        self.label = label
+        self.settings = settings
+        self.plans = plans
+        self.rows: list[Row] = []
+        self.dbname = ""
+
+    def row(self, figure: str, samples: list[float], target_ms: float | None, **kw) -> Row:
+        median, p95 = summarise(samples)
+        row = Row(
+            figure=figure,
+            database=self.dbname,
+            dataset=self.label,
+            median_ms=median,
+            p95_ms=p95,
+            target=f"p95 ≤ {target_ms:g} ms" if target_ms is not None else kw.pop("target", ""),
+            within=(p95 <= target_ms) if target_ms is not None else None,
+            samples=len(samples),
+            **kw,
+        )
+        self.rows.append(row)
+        return row
+
+    def run(self, *, feeds: bool = True, pages: bool = True, plans: bool = True) -> list[Row]:
+        from booking.extensions import db
+
+        with self.app.app_context():
+            self.dbname = db.engine.dialect.name
+            self.rooms = _pick_rooms(self.ds)
+            self.series_figures(plans)
+            self.search_figures(plans)
+            if pages:
+                self.page_figure()
+            if feeds:
+                self.feed_figures()
+            db.session.remove()
+        return self.rows
+
+    # Figure 1 -----------------------------------------------------------------------------------
+
+    def _command(self, count: int | None):
+        from booking import domain
+        from booking.services.bookings import BookingCommand
+
+        ds = self.ds
+        first = gen._first_on_or_after(ds.now.date() + timedelta(days=1), ds.free_weekday)
+        return BookingCommand(
+            room_id=self.rooms["room_id"],
+            title="Benchmark",
+            start=datetime.combine(first, ds.free_start),
+            end=datetime.combine(first, ds.free_end),
+            recurrence=domain.Recurrence(domain.Frequency.WEEKLY, count=count) if count else None,
+            house_rules_accepted=True,
+        )
+
+    def series_figures(self, plans: bool) -> None:
+        from booking.extensions import db
+        from booking.models import Occurrence, OccurrenceStatus, User
+        from booking.services.bookings import request_booking
+
+        settings, ds = self.settings, self.ds
+        for count, name, target in (
+            (52, "1a request weekly series, 52 dates", 8.0),
+            (None, "1b request single booking", 4.0),
+        ):
+            command = self._command(count)
+
+            def request(command=command) -> int:
+                user = db.session.get(User, self.rooms["manager_id"])
+                booking = request_booking(user, command, now=ds.now)
+                db.session.commit()
+                return booking.id
+
+            first_id = request()  # checked once: every date written, approved and occupying
+            statuses = db.session.scalars(
+                select(Occurrence.status).where(Occurrence.booking_id == first_id)
+            ).all()
+            expected = count or 1
+            if len(statuses) != expected or set(statuses) != {OccurrenceStatus.APPROVED}:
+                raise RuntimeError(f"benchmark booking wrote {len(statuses)} dates, not {expected}")
+            _delete_booking(first_id)
+            samples = measure(
+                request,
+                warmup=settings.warmup,
+                repetitions=settings.write_repetitions,
+                before=db.session.remove,
+                after=_delete_booking,
+            )
+            self.row(
+                name,
+                samples,
+                target,
+                notes=f"room {self.rooms['room_id']}, "
+                f"{self.rooms['room_dates']} dates in the room; incl. commit",
+            )
+            if plans:
+                log = StatementLog(db.engine)
+                with log.active():
+                    booking_id = request()
+                _delete_booking(booking_id)
+                self._plans(f"figure {name} ({self.label})", log)
+
+        # Figure 7 for figure 1: the conflict question of the 52 dates as one query.
+        from booking import domain
+
+        command = self._command(52)
+        zone = gen.ZONE
+        expansion = domain.expand(command.start, command.end, zone, command.recurrence)
+        units = [self.rooms["room_id"]]
+        probes = " OR ".join(
+            f"(o.starts_at < :e{i} AND o.ends_at > :s{i} AND o.starts_at > :f{i})"
+            for i in range(len(expansion.slots))
+        )
+        params = {}
+        for i, slot in enumerate(expansion.slots):
+            params |= {
+                f"s{i}": slot.starts_at,
+                f"e{i}": slot.ends_at,
+                f"f{i}": slot.starts_at - timedelta(days=15),
+            }
+        sql = CONFLICT_SQL.format(units=", ".join(str(u) for u in units), probes=probes)
+        samples, how = bare_query(sql, _bind(params), settings)
+        bare = self.row(
+            "7a lower bound: conflict check of 52 dates as one SQL query", samples, None, notes=how
+        )
+        service = next(r for r in self.rows if r.figure.startswith("1a"))
+        bare.extra["ratio_service_to_bare"] = round(
+            service.median_ms / max(bare.median_ms, 1e-6), 1
+        )
+        bare.notes += f"; service/bare = {bare.extra['ratio_service_to_bare']}× (median)"
+
+    # Figure 2 -----------------------------------------------------------------------------------
+
+    def search_figures(self, plans: bool) -> None:
+        from booking import domain
+        from booking.extensions import db
+        from booking.models import Feature
+        from booking.services.search import RoomQuery, search_rooms
+
+        settings, ds, zone = self.settings, self.ds, gen.ZONE
+        peer = ds.profile == "peer"
+        day = ds.search_day
+        start = datetime.combine(day, datetime.min.time()).replace(hour=18)
+        end = start.replace(hour=20)
+        if peer:  # like the peer measurement: every room, a 2-hour slot, no other filter
+            capacity, features = None, ()
+            label, target = "2a free-room search, 2 h slot, all rooms", 8.0
+        else:
+            capacity, features = 20, (Feature.PROJECTOR,)
+            label, target = "2a free-room search, Tue 18-20, ≥20 people, projector", 10.0
+        query = RoomQuery(start=start, end=end, min_capacity=capacity, features=features)
+        found = search_rooms(query, zone=zone)
+        n_rooms = db.session.scalar(text("SELECT count(*) FROM room"))
+        samples = measure(
+            lambda: search_rooms(query, zone=zone),
+            warmup=settings.warmup,
+            repetitions=settings.repetitions,
+            before=db.session.remove,
+        )
+        self.row(label, samples, target, notes=f"{len(found)} of {n_rooms} rooms free")
+        if plans:
+            log = StatementLog(db.engine)
+            with log.active():
+                search_rooms(query, zone=zone)
+            self._plans(f"figure {label} ({self.label})", log)
+
+        # Figure 7 for figure 2: the same question as one hand-written query.
+        slot = domain.Slot(domain.from_local(start, zone), domain.from_local(end, zone))
+        sql, params = free_rooms_sql(
+            slot.starts_at,
+            slot.ends_at,
+            capacity or 0,
+            features[0].value if features else None,
+            zone,
+        )
+        bare_ids = sorted(r for (r,) in db.session.execute(text(sql), params))
+        service_ids = sorted(m.room.id for m in found)
+        samples, how = bare_query(sql, params, settings)
+        bare = self.row("7b lower bound: figure 2a as one SQL query", samples, None, notes=how)
+        service = self.rows[-2]
+        ratio = round(service.median_ms / max(bare.median_ms, 1e-6), 1)
+        bare.extra |= {"ratio_service_to_bare": ratio, "same_rooms": bare_ids == service_ids}
+        bare.target = "service within 5× of bare"
+        bare.within = ratio <= 5
+        bare.notes += (
+            f"; service/bare = {ratio}× (median); same rooms as the service: "
+            f"{'yes' if bare_ids == service_ids else 'NO'}"
+        )
+        if plans and db.engine.dialect.name == "postgresql":
+            self.plans.append(
+                f"### figure 7b bare query ({self.label}, postgresql)\n\n```\n"
+                + explain(sql, params)
+                + "\n```\n"
+            )
+
+        # The same for a weekly slot over a school term.
+        first = gen._first_on_or_after(ds.term_first_day, 1)
+        weekly = RoomQuery(
+            start=datetime.combine(first, start.time()),
+            end=datetime.combine(first, end.time()),
+            min_capacity=capacity,
+            features=features,
+            weekly_until=ds.term_last_day,
+        )
+        found = search_rooms(weekly, zone=zone)
+        samples = measure(
+            lambda: search_rooms(weekly, zone=zone),
+            warmup=settings.warmup,
+            repetitions=settings.repetitions,
+            before=db.session.remove,
+        )
+        weeks = len(found[0].slots) if found else 0
+        self.row(
+            f"2b free-room search, weekly Tuesdays {first:%d.%m.}–{ds.term_last_day:%d.%m.%Y}",
+            samples,
+            target,
+            notes=f"{len(found)} rooms free on all {weeks} dates",
+        )
+
+    # Figure 3 -----------------------------------------------------------------------------------
+
+    def page_figure(self) -> None:
+        from booking.extensions import db
+
+        room_id = self.rooms["room_id"]
+        monday = self.ds.search_day - timedelta(days=self.ds.search_day.weekday())
+        url = f"/rooms/{room_id}?week={monday.isoformat()}"
+        client = self.app.test_client()
+        response = client.get(url)
+        if response.status_code != 200:
+            self.rows.append(
+                Row(
+                    "3 room week calendar page",
+                    self.dbname,
+                    self.label,
+                    notes=f"skipped: GET {url} answered {response.status_code}",
+                )
+            )
+            return
+        size = len(response.data)
+
+        def get() -> None:
+            assert client.get(url).status_code == 200
+
+        samples = measure(
+            get,
+            warmup=self.settings.warmup,
+            repetitions=self.settings.repetitions,
+            before=db.session.remove,
+        )
+        self.row(
+            "3 room week calendar page (rendered)",
+            samples,
+            25.0,
+            notes=f"GET {url}, {size // 1024} KiB HTML",
+        )
+
+    # Figure 4 -----------------------------------------------------------------------------------
+
+    def feed_figures(self) -> None:
+        from booking.extensions import db
+
+        room_id = self.rooms["busy_room_id"]
+        url = f"/ical/rooms/{room_id}.ics"
+        client = self.app.test_client()
+        response = client.get(url)
+        if response.status_code != 200:
+            self.rows.append(
+                Row(
+                    "4 iCal feed",
+                    self.dbname,
+                    self.label,
+                    notes=f"skipped: GET {url} answered {response.status_code}",
+                )
+            )
+            return
+        events = response.data.count(b"BEGIN:VEVENT")
+        etag = response.headers.get("ETag")
+
+        def cold() -> None:
+            assert client.get(url).status_code == 200
+
+        reps = max(self.settings.repetitions // 4, 3)
+        samples = measure(
+            cold, warmup=self.settings.warmup, repetitions=reps, before=db.session.remove
+        )
+        self.row(
+            "4a iCal feed of the busiest room, cold",
+            samples,
+            150.0,
+            notes=f"{events} events, {len(response.data) // 1024} KiB",
+        )
+
+        def poll() -> None:
+            assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+
+        samples = measure(
+            poll,
+            warmup=self.settings.warmup,
+            repetitions=self.settings.repetitions,
+            before=db.session.remove,
+        )
+        self.row("4b iCal feed poll answered 304", samples, 3.0, notes="If-None-Match")
+
+    # Plans --------------------------------------------------------------------------------------
+
+    def _plans(self, title: str, log: StatementLog) -> None:
+        from booking.extensions import db
+
+        parts = [f"### {title}, {db.engine.dialect.name}\n"]
+        for statement, parameters in log.statements:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            if isinstance(parameters, list):  # executemany: not a query
+                continue
+            try:
+                plan = explain(statement, parameters)
+            except Exception as exc:  # a plan we cannot get must not stop the suite
+                plan = f"(no plan: {exc.__class__.__name__}: {exc})"
+            short = " ".join(statement.split())
+            parts.append(f"```sql\n{short[:1500]}\n```\n```\n{plan}\n```\n")
+        self.plans.append("\n".join(parts))
+
+
+# HTTP ------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_wrk() -> str | None:
+    path = shutil.which("wrk")
+    if path:
+        return path
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("installing wrk (apt-get install -y wrk) ...", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)
+        return shutil.which("wrk")
+    print("wrk is not installed and we are not root: skipping the load figures", flush=True)
+    return None
+
+
+@contextlib.contextmanager
+def gunicorn(url: str, workers: int = 2) -> Iterator[tuple[str, int]]:
+    port = _free_port()
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "RATELIMIT_ENABLED": "false",
+        "SECRET_KEY": "bench-not-secret",
+        "BOOKING_ENV": "development",
+        "BOOKING_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        deadline = clock.monotonic() + 60
+        while clock.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/api/v1/sites")
+                connection.getresponse().read()
+                break
+            if process.poll() is not None:
+                raise RuntimeError("gunicorn did not start")
+            clock.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def worker_peak_rss_mib(master_pid: int) -> list[float]:
+    """VmHWM (peak resident set) of each gunicorn worker."""
+    found = []
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    if not children.exists():
+        return found
+    for pid in children.read_text().split():
+        status = Path(f"/proc/{pid}/status")
+        with contextlib.suppress(OSError):
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    found.append(round(int(line.split()[1]) / 1024, 1))
+    return found
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _wrk_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(wrk: str, url: str, seconds: int) -> dict:
+    out = subprocess.run(
+        [wrk, "-t2", "-c4", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct in ("50", "99"):
+        result[f"p{pct}_ms"] = _wrk_ms(re.search(rf"\s{pct}%\s+(\S+)", out).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    result["errors"] = (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(int(x) for x in sockets.groups()) if sockets else 0
+    )
+    result["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
+    return result
+
+
+def sequential_http(base: str, path: str, settings: Settings) -> list[float]:
+    """Latency of single requests over one keep-alive connection (no concurrency)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def get() -> None:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} answered {response.status}")
+
+    try:
+        return measure(get, warmup=settings.warmup, repetitions=settings.repetitions)
+    finally:
+        connection.close()
+
+
+def http_figures(
+    url: str, ds: gen.Dataset, label: str, rooms: dict, settings: Settings, dbname: str
+) -> list[Row]:
+    rows: list[Row] = []
+    wrk = ensure_wrk()
+    day = ds.search_day
+    search_params = {
+        "free_start": f"{day.isoformat()}T18:00:00",
+        "free_end": f"{day.isoformat()}T20:00:00",
+        "limit": 200,
+    }
+    if ds.profile == "city":
+        search_params |= {"min_capacity": 20, "features": "projector"}
+    monday = day - timedelta(days=day.weekday())
+    endpoints = {
+        "search": ("/api/v1/rooms?" + urlencode(search_params), 300.0),
+        "availability": (
+            f"/api/v1/rooms/{rooms['room_id']}/availability?"
+            + urlencode(
+                {"start": f"{monday}T00:00:00", "end": f"{monday + timedelta(days=7)}T00:00:00"}
+            ),
+            750.0,
+        ),
+    }
+    if ds.profile == "city":
+        endpoints |= {
+            "room page": (f"/rooms/{rooms['room_id']}?week={monday.isoformat()}", None),
+            "feed": (f"/ical/rooms/{rooms['busy_room_id']}.ics", None),
+        }
+    with gunicorn(url) as (base, master):
+        for name in ("search", "availability"):
+            path, _ = endpoints[name]
+            samples = sequential_http(base, path, settings)
+            median, p95 = summarise(samples)
+            rows.append(
+                Row(
+                    f"5 {name} over HTTP, one request at a time",
+                    dbname,
+                    label,
+                    median,
+                    p95,
+                    samples=len(samples),
+                    notes=f"GET {path}",
+                )
+            )
+        if wrk:
+            for name, (path, target_rps) in endpoints.items():
+                result = run_wrk(wrk, base + path, settings.load_seconds)
+                within = None
+                target = "0 errors"
+                if target_rps is not None:
+                    target = f"≥ {target_rps:g} req/s, 0 errors"
+                    within = result["rps"] >= target_rps and result["errors"] == 0
+                elif result["errors"]:
+                    within = False
+                rows.append(
+                    Row(
+                        f"5 load: {name}, 2 workers, 4 connections",
+                        dbname,
+                        label,
+                        median_ms=result["p50_ms"],
+                        p95_ms=None,
+                        target=target,
+                        within=within,
+                        samples=result["requests"],
+                        notes=f"{result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
+                        f"p99 {result['p99_ms']:.1f} ms, {result['errors']} errors",
+                        extra=result,
+                    )
+                )
+        rss = worker_peak_rss_mib(master)
+        rows.append(
+            Row(
+                "8 peak RSS of a gunicorn worker after the load run",
+                dbname,
+                label,
+                notes=f"{max(rss, default=0):.0f} MiB (workers: {rss})",
+                extra={"worker_peak_rss_mib": rss},
+            )
+        )
+    return rows
+
+
+# Suite -----------------------------------------------------------------------------------------
+
+
+def database_urls(databases: list[str], quick: bool) -> dict[str, Callable[[str], str]]:
+    """For each database kind, a function from a dataset name to its URL."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    suffix = "-quick" if quick else ""
+    urls: dict[str, Callable[[str], str]] = {}
+    if "sqlite" in databases:
+        urls["sqlite"] = lambda name: f"sqlite:///{DATA / f'{name}{suffix}.sqlite3'}"
+    if "postgresql" in databases:
+        urls["postgresql"] = lambda name: f"{PG_SERVER}/{PG_DATABASE}_{name}{suffix}"
+    return urls
+
+
+def generate_dataset(url: str, profile: str, scale: int, tiny: bool, in_process: bool) -> dict:
+    """Fill a fresh database; in a subprocess by default so its peak RSS is its own."""
+    if url.startswith("postgresql"):
+        gen.ensure_postgres_database(url)
+    if in_process:
+        return gen.generate(url, profile, scale, reset=True, tiny=tiny).as_dict()
+    report = DATA / "generation.json"
+    command = [
+        sys.executable,
+        "-m",
+        "bench.generate",
+        "--profile",
+        profile,
+        "--scale",
+        str(scale),
+        "--database-url",
+        url,
+        "--reset",
+        "--json-out",
+        str(report),
+    ]
+    if tiny:
+        command.append("--tiny")
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return json.loads(report.read_text())
+
+
+@dataclass
+class Plan:
+    """Which dataset runs which figures."""
+
+    profile: str
+    scale: int
+    pages: bool
+    feeds: bool
+    http: bool
+
+
+def run_suite(
+    *,
+    quick: bool,
+    databases: list[str],
+    out: Path,
+    with_scale10: bool = False,
+    http: bool = True,
+    in_process_generation: bool = False,
+    urls: dict[str, Callable[[str], str]] | None = None,
+) -> dict:
+    settings = Settings.for_mode(quick, http)
+    urls = urls or database_urls(databases, quick)
+    plans = [Plan("city", 1, True, True, http), Plan("peer", 1, False, False, http)]
+    if with_scale10 and not quick:
+        plans.append(Plan("city", 10, False, True, False))
+    started = clock.perf_counter()
+    rows: list[Row] = []
+    generation: list[dict] = []
+    query_plans: dict[str, list[str]] = {}
+    for dbname, url_for in urls.items():
+        for plan in plans:
+            name = f"{plan.profile}{plan.scale}"
+            url = url_for(name)
+            label = f"{plan.profile} ×{plan.scale}" + (" (tiny)" if quick else "")
+            print(
+                f"[{clock.perf_counter() - started:6.0f}s] {dbname}: generating {label} ...",
+                flush=True,
+            )
+            report = generate_dataset(url, plan.profile, plan.scale, quick, in_process_generation)
+            generation.append(report)
+            rows.append(
+                Row(
+                    "8 generator: time and peak RSS",
+                    dbname,
+                    label,
+                    notes=f"{report['seconds']:.0f} s, {report['peak_rss_mib']:.0f} MiB, "
+                    f"{report['rows'].get('occurrence', 0):,} occurrences, "
+                    f"{report['rows'].get('occupancy', 0):,} occupancy rows",
+                    extra=report,
+                )
+            )
+            print(
+                f"[{clock.perf_counter() - started:6.0f}s] {dbname}: figures on {label} ...",
+                flush=True,
+            )
+            app = gen.make_app(gen._normalise(url))
+            suite = InProcess(
+                app, gen.DATASETS[plan.profile], label, settings, query_plans.setdefault(dbname, [])
+            )
+            rows.extend(suite.run(feeds=plan.feeds, pages=plan.pages, plans=plan.scale == 1))
+            if plan.http:
+                rows.extend(
+                    http_figures(
+                        url, gen.DATASETS[plan.profile], label, suite.rooms, settings, dbname
+                    )
+                )
+            with app.app_context():
+                from booking.extensions import db
+
+                db.engine.dispose()
+    elapsed = clock.perf_counter() - started
+    results = {
+        "meta": {
+            "mode": "quick" if quick else "full",
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": round(elapsed, 1),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+            "python": platform.python_version(),
+            "commit": _git_commit(),
+            "warmup": settings.warmup,
+            "repetitions": settings.repetitions,
+            "write_repetitions": settings.write_repetitions,
+        },
+        "generation": generation,
+        "figures": [asdict(r) for r in rows],
+    }
+    write_results(results, query_plans, out)
+    print(markdown_table(rows))
+    print(f"\n{len(rows)} rows in {elapsed:.0f} s; written to {out}/")
+    return results
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = [
+        "| Figure | Database | Dataset | Median ms | p95 ms | Target | Within target | Notes |",
+        "|---|---|---|---:|---:|---|---|---|",
+    ]
+    for r in rows:
+        within = {True: "yes", False: "**no**", None: ""}[r.within]
+        lines.append(
+            f"| {r.figure} | {r.database} | {r.dataset} | {_ms(r.median_ms)} | "
+            f"{_ms(r.p95_ms)} | {r.target} | {within} | {r.notes} |"
+        )
+    return "\n".join(lines)
+
+
+def write_results(results: dict, plans: dict[str, list[str]], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    rows = [Row(**r) for r in results["figures"]]
+    meta = results["meta"]
+    (out / "results.md").write_text(
+        f"# Benchmark results ({meta['mode']})\n\n"
+        f"{meta['finished_at']}, commit {meta['commit']}, {meta['machine']}, "
+        f"Python {meta['python']}; {meta['warmup']} warm-up runs, then "
+        f"{meta['repetitions']} repetitions ({meta['write_repetitions']} for writes); "
+        f"whole run {meta['seconds']:.0f} s.\n\n" + markdown_table(rows) + "\n"
+    )
+    for dbname, texts in plans.items():
+        (out / f"plans-{dbname}.md").write_text(
+            f"# Query plans of the hot queries ({dbname})\n\n" + "\n".join(texts)
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the Raumbörse benchmark suite.")
+    parser.add_argument("--quick", action="store_true", help="tiny datasets, few repetitions")
+    parser.add_argument(
+        "--with-scale10",
+        action="store_true",
+        help="also run figures 1, 2 and 4 on the city dataset at scale 10",
+    )
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgresql",
+        help="comma-separated: sqlite, postgresql (default both)",
+    )
+    parser.add_argument("--no-http", action="store_true", help="skip gunicorn and wrk")
+    parser.add_argument("--out", type=Path, help="results folder (default bench/results)")
+    args = parser.parse_args(argv)
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    unknown = set(databases) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"unknown database(s): {', '.join(sorted(unknown))}")
+    out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
+    run_suite(
+        quick=args.quick,
+        databases=databases,
+        out=out,
+        with_scale10=args.with_scale10,
+        http=not args.no_http,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
