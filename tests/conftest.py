@@ -240,3 +240,22 @@ def login_as(client):
         return user
 
     return log_in
+
+
+@pytest.fixture
+def new_client(app, db):
+    """Make further independent clients (another browser) for the same test.
+
+    The ``db`` fixture keeps one app context open, and Flask reuses it for every test request, so
+    ``g`` would carry Flask-Login's user from one client's request into another's. These clients
+    forget that cache before each request, as a fresh production request would.
+    """
+    from flask import g
+    from flask.testing import FlaskClient
+
+    class _Client(FlaskClient):
+        def open(self, *args, **kwargs):
+            g.pop("_login_user", None)
+            return super().open(*args, **kwargs)
+
+    return lambda: _Client(app, app.response_class, use_cookies=True)

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import Flask, current_app, has_request_context, request, session, url_for
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import get_locale, lazy_gettext, refresh
 from flask_login import current_user
 
 from booking.extensions import db
@@ -78,6 +78,9 @@ def select_locale() -> str:
 
 def remember_language() -> None:
     """``?lang=`` sticks: in the session for everyone, and as the setting of a logged-in user."""
+    # Flask-Babel caches the locale on ``g``; an app context that outlives one request (tests,
+    # CLI) must not carry the last request's language into the next.
+    refresh()
     lang = request.args.get("lang")
     if lang not in languages():
         return

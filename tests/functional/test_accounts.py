@@ -15,6 +15,12 @@ from tests.conftest import PASSWORD
 NEW_PASSWORD = "a new long secret"
 
 
+@pytest.fixture
+def client(new_client):
+    """Every request loads its user afresh, as in production (see ``new_client``)."""
+    return new_client()
+
+
 def register(client, **overrides):
     data = {
         "email": "neu@example.org",
@@ -94,13 +100,13 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(client, make_user)
     assert client.get("/profile").status_code == 302
 
 
-def test_remember_me_sets_a_lasting_cookie(client, make_user):
+def test_remember_me_sets_a_lasting_cookie(new_client, client, make_user):
     make_user(email="anna@example.org")
     response = login(client, "anna@example.org", remember="y")
     cookies = response.headers.getlist("Set-Cookie")
     assert any(c.startswith("remember_token=") and "Expires=" in c for c in cookies)
 
-    other = client.application.test_client()
+    other = new_client()
     response = login(other, "anna@example.org")
     assert not any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
 
@@ -161,7 +167,7 @@ def test_password_reset_answers_the_same_for_known_and_unknown_addresses(client,
     assert recipients == ["anna@example.org"]
 
 
-def test_password_reset_link_is_single_use_and_logs_in(client, db, make_user):
+def test_password_reset_link_is_single_use_and_logs_in(new_client, client, db, make_user):
     user = make_user(email="anna@example.org")
     client.post("/password-reset", data={"email": "anna@example.org"})
     link = _reset_link(db, "anna@example.org")
@@ -176,7 +182,7 @@ def test_password_reset_link_is_single_use_and_logs_in(client, db, make_user):
     db.session.refresh(user)
     assert verify_password(user.password_hash, NEW_PASSWORD)
 
-    again = client.application.test_client()
+    again = new_client()
     response = again.post(
         link, data={"password": "yet another secret", "confirm": "yet another secret"}
     )
