@@ -13,7 +13,7 @@ from booking.models import OccurrenceStatus, Room
 from booking.services import bookings as booking_service
 from booking.services.errors import Conflict, InvalidRequest, NotPermitted
 from booking.web import bp
-from booking.web.forms import SERVICE_FIELDS, BookingForm, command_from_form
+from booking.web.forms import SERVICE_FIELDS, BookingForm, choices, command_from_form
 
 # Friendly, translatable texts for what the service refuses, by form field.
 _FIELD_TEXTS = {
@@ -34,10 +34,10 @@ def active_room_or_404(room_id: int) -> Room:
     return room
 
 
-def _organisation_choices() -> list[tuple[str, str]]:
-    choices = [("", _("Myself, as a private person"))]
-    choices.extend((str(o.id), o.name) for o in current_user.organisations)
-    return choices
+def _organisation_choices():
+    pairs = [("", _("Myself, as a private person"))]
+    pairs.extend((str(o.id), o.name) for o in current_user.organisations)
+    return choices(pairs)
 
 
 def _prefill(form: BookingForm) -> None:

@@ -20,6 +20,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -84,8 +85,8 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _blank_to_none(value):
-    return value or None
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in pairs]
 
 
 class SearchForm(FlaskForm):
@@ -96,13 +97,11 @@ class SearchForm(FlaskForm):
 
     mode = RadioField(
         _l("When"),
-        choices=[("date", _l("On a date")), ("weekly", _l("Every week on a weekday"))],
+        choices=choices([("date", _l("On a date")), ("weekly", _l("Every week on a weekday"))]),
         default="date",
     )
     date = DateField(_l("Date"), validators=[Optional()])
-    weekday = SelectField(
-        _l("Weekday"), choices=[(str(d), label) for d, label in WEEKDAYS], default="0"
-    )
+    weekday = SelectField(_l("Weekday"), choices=choices(WEEKDAYS), default="0")
     weeks = IntegerField(
         _l("For how many weeks"), validators=[Optional(), NumberRange(1, 52)], default=8
     )
@@ -111,9 +110,7 @@ class SearchForm(FlaskForm):
     people = IntegerField(
         _l("Number of people"), validators=[Optional(), NumberRange(1, ATTENDEES_MAX)]
     )
-    features = MultiCheckboxField(
-        _l("Equipment"), choices=[(f.value, label) for f, label in FEATURE_LABELS.items()]
-    )
+    features = MultiCheckboxField(_l("Equipment"), choices=choices(FEATURE_LABELS.items()))
     district = SelectField(_l("District"), choices=[], default="")
     step_free = BooleanField(_l("Step-free access"))
 
@@ -154,23 +151,25 @@ class BookingForm(FlaskForm):
     )
     repeat = RadioField(
         _l("Repetition"),
-        choices=[
-            (REPEAT_NONE, _l("Only once")),
-            (REPEAT_WEEKLY, _l("Every week")),
-            (REPEAT_BIWEEKLY, _l("Every 2 weeks")),
-            (REPEAT_MONTHLY, _l("Every month on the same weekday (e.g. the second Tuesday)")),
-        ],
+        choices=choices(
+            [
+                (REPEAT_NONE, _l("Only once")),
+                (REPEAT_WEEKLY, _l("Every week")),
+                (REPEAT_BIWEEKLY, _l("Every 2 weeks")),
+                (REPEAT_MONTHLY, _l("Every month on the same weekday (e.g. the second Tuesday)")),
+            ]
+        ),
         default=REPEAT_NONE,
     )
     weekdays = MultiCheckboxField(
         _l("On these weekdays"),
-        choices=[(str(d), label) for d, label in WEEKDAYS],
+        choices=choices(WEEKDAYS),
         description=_l("None ticked: the weekday of the first date."),
     )
-    position = SelectField(_l("Which weekday of the month"), choices=POSITIONS, default="")
+    position = SelectField(_l("Which weekday of the month"), choices=choices(POSITIONS), default="")
     limit = RadioField(
         _l("Ends"),
-        choices=[("until", _l("on a date")), ("count", _l("after a number of dates"))],
+        choices=choices([("until", _l("on a date")), ("count", _l("after a number of dates"))]),
         default="until",
     )
     until = DateField(_l("Last possible date"), validators=[Optional()])

@@ -15,7 +15,7 @@ from booking.services import queries, suggestions
 from booking.services.errors import InvalidRequest
 from booking.services.search import RoomQuery, search_rooms
 from booking.web import bp
-from booking.web.forms import SearchForm
+from booking.web.forms import SearchForm, choices
 
 # Search field names in RoomQuery/InvalidRequest -> form fields.
 _QUERY_FIELDS = {"start": "start", "end": "end", "weekly_until": "weeks"}
@@ -61,7 +61,9 @@ def book_link_args(query: RoomQuery) -> dict:
 @bp.get("/")
 def home():
     form = SearchForm(request.args)
-    form.district.choices = [("", _("All districts"))] + [(d, d) for d in queries.districts()]
+    form.district.choices = choices(
+        [("", _("All districts"))] + [(d, d) for d in queries.districts()]
+    )
     searched = "start" in request.args
     matches, other_times, similar, query = [], [], [], None
     status = 200
