@@ -1,0 +1,79 @@
+"""Open offers: upcoming approved public dates across the city, filtered and paginated."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from booking import domain
+from booking.models import ApprovalPolicy
+
+BERLIN = ZoneInfo("Europe/Berlin")
+EN = {"Accept-Language": "en"}
+
+
+def at(days: int, hour: int = 18) -> datetime:
+    day = date.today() + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
+
+
+def test_only_upcoming_approved_public_dates(
+    client, db, make_site, make_room, make_user, make_booking
+):
+    room = make_room(make_site(district="Letmathe"))
+    manual = make_room(make_site(district="Letmathe"), approval_policy=ApprovalPolicy.MANUAL)
+    user = make_user()
+    make_booking(user, room, at(2), title="Homework help", is_public=True)
+    make_booking(user, room, at(3), title="Private meeting")
+    make_booking(user, manual, at(4), title="Pending choir", is_public=True)
+    html = client.get("/offers", headers=EN).text
+    assert "Homework help" in html
+    assert "Private meeting" not in html
+    assert "Pending choir" not in html
+    assert "1 upcoming date" in html
+
+
+def test_filter_by_district_and_dates(client, db, make_site, make_room, make_user, make_booking):
+    letmathe = make_room(make_site(district="Letmathe"))
+    hennen = make_room(make_site(district="Hennen"))
+    user = make_user()
+    make_booking(user, letmathe, at(2), title="Choir Letmathe", is_public=True)
+    make_booking(user, hennen, at(2), title="Café Hennen", is_public=True)
+    make_booking(user, hennen, at(20), title="Later in Hennen", is_public=True)
+    html = client.get("/offers?district=Hennen", headers=EN).text
+    assert "Café Hennen" in html and "Later in Hennen" in html
+    assert "Choir Letmathe" not in html
+    until = (date.today() + timedelta(days=10)).isoformat()
+    html = client.get(f"/offers?district=Hennen&to={until}", headers=EN).text
+    assert "Café Hennen" in html and "Later in Hennen" not in html
+    start = (date.today() + timedelta(days=10)).isoformat()
+    html = client.get(f"/offers?from={start}", headers=EN).text
+    assert "Later in Hennen" in html and "Café Hennen" not in html
+
+
+def test_bad_filters_are_explained(client, db):
+    response = client.get("/offers?from=tomorrow&district=Atlantis", headers=EN)
+    assert response.status_code == 422
+    assert "There is no such district." in response.text
+    assert "Please give a date like" in response.text
+    response = client.get("/offers?from=2027-05-02&to=2027-05-01", headers=EN)
+    assert response.status_code == 422
+
+
+def test_pagination(client, db, make_room, make_user, make_booking):
+    room = make_room()
+    make_booking(
+        make_user(),
+        room,
+        at(1),
+        title="Weekly café",
+        is_public=True,
+        recurrence=domain.Recurrence(domain.Frequency.DAILY, count=25),
+    )
+    first = client.get("/offers", headers=EN).text
+    assert "25 upcoming dates" in first
+    assert first.count('class="offer"') == 20
+    assert "Page 1 of 2" in first and "page=2" in first
+    second = client.get("/offers?page=2", headers=EN).text
+    assert second.count('class="offer"') == 5
+    assert "page=1" in second
