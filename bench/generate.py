@@ -130,6 +130,7 @@ EVENT_TITLES = (
 )
 
 # Weekly grid, minutes after local midnight.
+BUSY_ROOM = "Lernraum"
 MORNING = ((600, 720),)
 AFTERNOON = ((840, 930),)  # school-term clubs (AGs)
 EVENING = ((960, 1050), (1050, 1140), (1140, 1230), (1230, 1320))
@@ -261,7 +262,10 @@ class RoomSpec:
 
 
 class Generator:
-    def __init__(self, writer: BulkWriter, dataset: Dataset, scale: int, seed: int) -> None:
+    def __init__(
+        self, writer: BulkWriter, dataset: Dataset, scale: int, seed: int, tiny: bool = False
+    ) -> None:
+        self.tiny = tiny
         self.w = writer
         self.ds = dataset
         self.scale = scale
@@ -642,7 +646,10 @@ def _city_rooms(
             ("Küche", 12, (Feature.KITCHEN,)),
             ("Gruppenraum", 16, ()),
             ("Bewegungsraum", 30, (Feature.MIRRORS, Feature.SOUND_SYSTEM)),
-            ("Besprechungsraum", 10, (Feature.SCREEN,)),
+            # Libraries rent a small study room by the hour: the busy room of the dataset.
+            ("Lernraum", 10, (Feature.SCREEN, Feature.WIFI))
+            if kind is SiteKind.LIBRARY
+            else ("Besprechungsraum", 10, (Feature.SCREEN,)),
         ]
     extra = (Feature.WIFI, Feature.PROJECTOR, Feature.DARKENING, Feature.FLIPCHART)
     for name, capacity, features in plain:
@@ -683,6 +690,9 @@ def _city_site_bookings(
     for family in families:
         cells: dict[int, set[int]] = defaultdict(set)
         whole, parts = family[0], family[1:]
+        if whole.name == BUSY_ROOM:
+            _busy_room(gen, whole, cells, closures)
+            continue
         units = {whole.id: [p.id for p in parts] or [whole.id]}
         for part in parts:
             units[part.id] = [part.id]
@@ -782,16 +792,45 @@ def _city_site_bookings(
                     break
 
 
+def _busy_room(
+    gen: Generator, room: RoomSpec, cells: dict[int, set[int]], closures: list[domain.Closure]
+) -> None:
+    """An hourly weekly series for every hour 9-21, Monday to Saturday: ~3,700 dates a year."""
+    ds = gen.ds
+    for weekday in range(2 if gen.tiny else 6):
+        for hour in range(9, 21):
+            if gen.is_free_slot(weekday, hour * 60):
+                continue
+            first = _first_on_or_after(ds.first_day, weekday)
+            start, end = _local_slot(first, hour * 60, hour * 60 + 60)
+            recurrence = domain.Recurrence(
+                domain.Frequency.WEEKLY, until=ds.last_day, skip_closures=True
+            )
+            expansion = domain.expand(start, end, ZONE, recurrence, closures=closures)
+            gen.booking(
+                room,
+                [room.id],
+                expansion.slots,
+                cells,
+                title="Lernzeit",
+                status=OccurrenceStatus.APPROVED,
+                recurrence=recurrence,
+                single_date_reasons=True,
+            )
+
+
 def _day_end(day: date) -> datetime:
     return domain.from_local(datetime.combine(day + timedelta(days=1), time(0)), ZONE)
 
 
 def generate_city(gen: Generator) -> None:
     scale = gen.scale
-    gen.people(2000 * scale, 500 * scale)
+    gen.people(*((200, 50) if gen.tiny else (2000 * scale, 500 * scale)))
     public_holidays = _load_periods("nrw-public-holidays-2026-2028.ics")
     school_holidays = _load_periods("nrw-school-holidays-2026-2028.ics")
     kinds = [kind for kind, n in SITE_MIX for _ in range(n)]
+    if gen.tiny:
+        kinds = [kind for kind, _n in SITE_MIX]  # one site of each kind
     next_room = 1
     for unit in range(scale):
         for index, kind in enumerate(kinds):
@@ -821,8 +860,8 @@ def generate_city(gen: Generator) -> None:
 def generate_peer(gen: Generator) -> None:
     """One site, 200 rooms, 20 weekly 1-hour series and 80 single 1-2 hour bookings per room."""
     rng, ds, scale = gen.rng, gen.ds, gen.scale
-    gen.people(200 * scale, 50 * scale)
-    n_rooms = 200 * scale
+    gen.people(*((20, 5) if gen.tiny else (200 * scale, 50 * scale)))
+    n_rooms = 20 if gen.tiny else 200 * scale
     site_id = gen.site(0, SiteKind.OTHER, "Peer-Haus", ())
     specs = []
     features = list(Feature)
@@ -938,6 +977,7 @@ class GenerationReport:
     profile: str
     scale: int
     database: str
+    tiny: bool
     seconds: float
     rows: dict[str, int]
     occurrences_by_status: dict[str, int]
@@ -960,6 +1000,7 @@ def generate(
     *,
     seed: int = 2026,
     reset: bool = False,
+    tiny: bool = False,
     app=None,
 ) -> GenerationReport:
     """Migrate the database at ``url`` to the newest schema and fill it (it must be empty)."""
@@ -981,7 +1022,7 @@ def generate(
                 raise SystemExit("the database already has rooms; pass --reset to start afresh")
         with db.engine.begin() as conn:
             writer = BulkWriter(conn)
-            gen = Generator(writer, DATASETS[profile], scale, seed)
+            gen = Generator(writer, DATASETS[profile], scale, seed, tiny)
             (generate_city if profile == "city" else generate_peer)(gen)
             writer.flush()
             if conn.dialect.name == "postgresql":
@@ -1001,6 +1042,7 @@ def generate(
         profile=profile,
         scale=scale,
         database=make_url(url).get_backend_name(),
+        tiny=tiny,
         seconds=round(seconds, 2),
         rows=dict(writer.counts),
         occurrences_by_status=dict(gen.statuses),
@@ -1019,13 +1061,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="defaults to $DATABASE_URL",
     )
     parser.add_argument("--reset", action="store_true", help="drop the existing schema/file first")
+    parser.add_argument("--tiny", action="store_true", help="a few sites only (quick runs, tests)")
+    parser.add_argument("--json-out", help="also write the report as JSON to this file")
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("give --database-url or set DATABASE_URL")
     if args.scale < 1:
         parser.error("--scale must be at least 1")
-    report = generate(args.database_url, args.profile, args.scale, seed=args.seed, reset=args.reset)
+    report = generate(
+        args.database_url,
+        args.profile,
+        args.scale,
+        seed=args.seed,
+        reset=args.reset,
+        tiny=args.tiny,
+    )
     print(json.dumps(report.as_dict(), indent=2))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report.as_dict(), indent=2))
     return 0
 
 

@@ -1,0 +1,136 @@
+"""The benchmark code must not rot: generate tiny datasets and run the quick suite in process.
+
+Timings are not judged here (CI machines vary); the test checks that every figure is produced
+with sane numbers, that the generated occupancy is consistent, and that the hand-written lower
+bound query finds the same rooms as the search service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench import generate as gen
+from bench.run import run_suite
+
+
+@pytest.fixture
+def bench_urls(tmp_path):
+    """A database per dataset next to the test database (never the test database itself)."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if not base:
+        return "sqlite", lambda name: f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
+    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    created = []
+
+    def url_for(name: str) -> str:
+        target = url.set(database=f"{url.database}_bench_{worker}_{name}")
+        created.append(target)
+        return target.render_as_string(hide_password=False)
+
+    yield "postgresql", url_for
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for target in created:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _check_dataset(url: str, profile: str) -> None:
+    engine = create_engine(gen._normalise(url))
+    with engine.connect() as conn:
+        occurrences = conn.scalar(text("SELECT count(*) FROM occurrence"))
+        # Exactly one occupancy row per approved date and unit of its room.
+        missing = conn.scalar(
+            text(
+                """
+                SELECT count(*) FROM occurrence o
+                WHERE o.status = 'approved'
+                  AND NOT EXISTS (SELECT 1 FROM occupancy x WHERE x.occurrence_id = o.id)
+                """
+            )
+        )
+        stray = conn.scalar(
+            text(
+                """
+                SELECT count(*) FROM occupancy x JOIN occurrence o ON o.id = x.occurrence_id
+                WHERE o.status <> 'approved'
+                """
+            )
+        )
+        wrong_units = conn.scalar(
+            text(
+                """
+                SELECT count(*) FROM occupancy x JOIN occurrence o ON o.id = x.occurrence_id
+                WHERE x.unit_id <> o.room_id
+                  AND NOT EXISTS (SELECT 1 FROM room p WHERE p.id = x.unit_id
+                                  AND p.parent_id = o.room_id)
+                """
+            )
+        )
+        overlaps = conn.scalar(
+            text(
+                """
+                SELECT count(*) FROM occupancy a JOIN occupancy b
+                  ON a.unit_id = b.unit_id AND a.id < b.id
+                 AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at
+                """
+            )
+        )
+        statuses = dict(
+            conn.execute(text("SELECT status, count(*) FROM occurrence GROUP BY status")).all()
+        )
+    engine.dispose()
+    assert occurrences > 10_000
+    assert (missing, stray, wrong_units, overlaps) == (0, 0, 0, 0)
+    if profile == "city":  # the realistic mix has every status
+        assert set(statuses) == {"approved", "pending", "declined", "cancelled"}
+    else:
+        assert set(statuses) == {"approved"}
+
+
+def test_generator_and_quick_suite(tmp_path, bench_urls):
+    database, url_for = bench_urls
+    out = tmp_path / "results"
+
+    results = run_suite(
+        quick=True,
+        databases=[database],
+        out=out,
+        http=False,
+        in_process_generation=True,
+        urls={database: url_for},
+    )
+
+    for profile in ("city", "peer"):
+        _check_dataset(url_for(f"{profile}1"), profile)
+    generation = {g["profile"]: g for g in results["generation"]}
+    assert generation["peer"]["rows"]["booking"] == 20 * (20 + 80)
+    assert generation["peer"]["rows"]["occurrence"] == 20 * (20 * 52 + 80)
+    assert all(g["seconds"] > 0 and g["peak_rss_mib"] > 0 for g in generation.values())
+
+    figures = results["figures"]
+    timed = [f for f in figures if f["median_ms"] is not None]
+    names = {f["figure"].split(" ")[0] for f in timed}
+    assert {"1a", "1b", "2a", "2b", "3", "4a", "4b", "7a", "7b"} <= names
+    for figure in timed:
+        assert 0 < figure["median_ms"] <= figure["p95_ms"], figure
+        assert figure["samples"] >= 3, figure
+        assert figure["database"] == database
+    lower_bounds = [f for f in figures if f["figure"].startswith("7b")]
+    assert len(lower_bounds) == 2
+    assert all(f["extra"]["same_rooms"] for f in lower_bounds)
+    searches = [f for f in figures if f["figure"].startswith("2a")]
+    assert all(" of " in f["notes"] and not f["notes"].startswith("0 of") for f in searches)
+
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["figures"] == json.loads(json.dumps(figures, default=str))
+    table = (out / "results.md").read_text()
+    assert "| Figure | Database |" in table and "1a request weekly series" in table
+    plans = (out / f"plans-{database}.md").read_text()
+    assert "occupancy" in plans
