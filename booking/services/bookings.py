@@ -213,7 +213,7 @@ def _expand(cmd: BookingCommand, room: Room, zone: ZoneInfo, tree) -> domain.Exp
     return expansion
 
 
-def _check_dates(
+def check_dates(
     room: Room,
     zone: ZoneInfo,
     slots: Sequence[domain.Slot],
@@ -260,7 +260,7 @@ def plan_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -> B
     zone = room_data.site_zone(room)
     tree = room_data.room_tree(room)
     expansion = _expand(cmd, room, zone, tree)
-    dates = _check_dates(
+    dates = check_dates(
         room, zone, expansion.slots, tree=tree, now=_now(now), attendees=cmd.attendees
     )
     return BookingPlan(
@@ -461,7 +461,7 @@ def approve(
         raise InvalidRequest(f"The comment may have at most {REASON_MAX} characters.", "comment")
     targets = _targets(booking, occurrence_ids, (OccurrenceStatus.PENDING,), "approved", now)
     tree = room_data.room_tree(room)
-    plans = _check_dates(
+    plans = check_dates(
         room,
         room_data.site_zone(room),
         [domain.Slot(o.starts_at, o.ends_at) for o in targets],
@@ -557,7 +557,7 @@ def _reschedule(
             raise InvalidRequest("The end must be after the start.", "end")
         slots.append(domain.Slot(domain.from_local(start, zone), domain.from_local(end, zone)))
     ids = [occ.id for occ, _, _ in changes]
-    plans = _check_dates(
+    plans = check_dates(
         room, zone, slots, tree=tree, now=now, attendees=booking.attendees, exclude_occurrences=ids
     )
     blocked = [p for p in plans if not p.bookable]

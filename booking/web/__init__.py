@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from booking.web import views  # noqa: E402, F401
+from booking.web import manage, views  # noqa: E402, F401
