@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import g, request
+from flask import request
 from flask_limiter.util import get_remote_address
 
 from booking.api import tokens
@@ -34,21 +34,17 @@ def bearer_token() -> str | None:
 
 
 def api_user(*, required: bool) -> User | None:
-    """The user of the request's token (cached per request); None for an anonymous caller."""
-    if "api_user" in g:
-        user = g.api_user
-    else:
-        plain = bearer_token()
-        user = None
-        if plain is not None:
-            token = tokens.authenticate(plain)
-            if token is None:
-                raise AuthError("The token is invalid or has been revoked.", "invalid_token")
-            user = token.user
-            if db.session.dirty:
-                # last_used_at: its own small commit, before any service takes the write lock.
-                db.session.commit()
-        g.api_user = user
+    """The user of the request's token; None for an anonymous caller (called once per request)."""
+    plain = bearer_token()
+    user = None
+    if plain is not None:
+        token = tokens.authenticate(plain)
+        if token is None:
+            raise AuthError("The token is invalid or has been revoked.", "invalid_token")
+        user = token.user
+        if db.session.dirty:
+            # last_used_at: its own small commit, before any service takes the write lock.
+            db.session.commit()
     if required and user is None:
         raise AuthError("This needs an API token: 'Authorization: Bearer <token>'.")
     return user

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from booking import domain
 from booking.api import bp, spec
 from booking.api.schemas import (
+    MAX_ID,
     ApproveIn,
     AvailabilityOut,
     AvailabilityQuery,
@@ -81,7 +82,12 @@ def _decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
         key = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         key = None
-    if not (isinstance(key, list) and len(key) == size and isinstance(key[-1], int)):
+    if not (
+        isinstance(key, list)
+        and len(key) == size
+        and type(key[-1]) is int
+        and 0 <= key[-1] <= MAX_ID
+    ):
         raise ApiValidationError(
             [{"field": "cursor", "message": "This cursor is not valid.", "type": "value_error"}]
         )

@@ -75,6 +75,7 @@ def test_docs_page_lists_endpoints_schemas_auth_and_limits(client):
     for text in ("Authorization: Bearer", "Retry-After", "BookingIn", "problem+json", "cursor"):
         assert text in html
     assert "cdn" not in html.lower() and "https://unpkg" not in html
+    assert 'href="/api/v1/docs"' in client.get("/").get_data(as_text=True)  # site footer
 
 
 @pytest.fixture

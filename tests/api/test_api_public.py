@@ -211,6 +211,8 @@ def test_pagination_is_stable_and_complete(client, make_organisation):
     assert_problem(client.get("/api/v1/organisations?limit=0"), 422, field="limit")
     assert_problem(client.get("/api/v1/organisations?limit=201"), 422, field="limit")
     assert_problem(client.get("/api/v1/organisations?cursor=bogus"), 422, field="cursor")
+    huge = "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5XQ"  # [99999999999999999999999]
+    assert_problem(client.get(f"/api/v1/organisations?cursor={huge}"), 422, field="cursor")
 
 
 def test_open_offers_pagination_keeps_order(client, make_room, make_user, make_booking):
