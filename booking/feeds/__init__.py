@@ -14,5 +14,5 @@ def init_feeds(app: Flask) -> None:
     from booking.feeds.logs import install_log_filter
 
     install_change_tracking()
-    install_log_filter()
+    install_log_filter(app.logger.name)
     app.register_blueprint(bp)

@@ -14,7 +14,7 @@ import re
 _TOKEN_IN_PATH = re.compile(r"(/ical/feed/)[^/\s?#\"]+?(\.ics)?(?=[\s?#\"]|$)")
 MASK = "***"
 
-LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "booking.errors", "flask.app")
+LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "booking.errors")
 
 
 def mask_tokens(text: str) -> str:
@@ -33,8 +33,9 @@ class FeedTokenFilter(logging.Filter):
 _FILTER = FeedTokenFilter()
 
 
-def install_log_filter() -> None:
-    for name in LOGGERS:
+def install_log_filter(app_logger: str) -> None:
+    """Attach the filter to the request and error loggers, and to the app's own logger."""
+    for name in (*LOGGERS, app_logger):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

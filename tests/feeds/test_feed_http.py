@@ -308,3 +308,15 @@ def test_the_token_never_reaches_the_request_log(app, scene, caplog):
     text = caplog.text
     assert "/ical/feed/***.ics" in text
     assert scene["token"] not in text
+
+
+def test_the_token_never_reaches_the_error_log(client, scene, caplog, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("calendar broke")
+
+    monkeypatch.setattr(feed_calendar, "build", broken)
+    caplog.set_level(logging.INFO)
+    response = client.get(f"/ical/feed/{scene['token']}.ics")
+    assert response.status_code == 500
+    assert "Unhandled error on GET /ical/feed/***.ics" in caplog.text
+    assert scene["token"] not in caplog.text
