@@ -334,13 +334,14 @@ def free_rooms_sql(
 
 
 def _bind(params: dict) -> dict:
-    """SQLite stores UTC datetimes naive; text() bypasses the column type, so convert here."""
+    """SQLite stores UTC datetimes as naive text with microseconds (SQLAlchemy's format);
+    text() bypasses the column type, so format them the same way or comparisons go wrong."""
     from booking.extensions import db
 
     if db.engine.dialect.name != "sqlite":
         return params
     return {
-        k: v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v
+        k: v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v
         for k, v in params.items()
     }
 

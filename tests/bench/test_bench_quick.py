@@ -24,7 +24,8 @@ def bench_urls(tmp_path):
     base = os.environ.get("TEST_DATABASE_URL")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if not base:
-        return "sqlite", lambda name: f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
+        yield "sqlite", lambda name: f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
+        return
     url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
     created = []
 
