@@ -149,6 +149,8 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
 
 
 def _parse_body(model: type[BaseModel], required: bool) -> BaseModel | None:
+    if (request.content_length or 0) > MAX_BODY:
+        raise _ProblemExit(problem(413, "too_large", "The request body is too large."))
     data = request.get_data(cache=True)
     if len(data) > MAX_BODY:
         raise _ProblemExit(problem(413, "too_large", "The request body is too large."))

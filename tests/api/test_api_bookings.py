@@ -181,6 +181,8 @@ def test_bad_bodies_are_problems_not_500(client, make_user, auth):
         client.post(url, headers=headers, data=b"\xff\xfe", content_type="application/json"),
         400,
     )
+    huge = {"title": "x" * 300_000}
+    assert_problem(client.post(url, headers=headers, json=huge), 413, "too_large")
 
 
 def test_organisation_booking_needs_membership(
