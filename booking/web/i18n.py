@@ -138,7 +138,9 @@ def organisation_kind_label(kind) -> str:
 
 def lang_url(code: str) -> str:
     """This page's address with ``?lang=code`` (other query arguments kept)."""
-    if not has_request_context() or request.endpoint is None:
+    rule = request.url_rule if has_request_context() else None
+    if rule is None or request.endpoint is None or "GET" not in (rule.methods or ()):
+        # An error page or the answer to a POST: there is no page to reload, so go home.
         return f"/?lang={code}"
     args = request.args.to_dict(flat=False)
     args["lang"] = [code]

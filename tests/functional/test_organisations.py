@@ -74,7 +74,10 @@ def test_admin_adds_and_removes_members(client, db, make_user):
         f"/organisations/{organisation.id}/members", data={"email": "nobody@example.org"}
     )
     assert response.status_code == 422
-    assert "Mit dieser Adresse ist niemand registriert." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Mit dieser Adresse ist niemand registriert." in page
+    assert 'value="nobody@example.org"' in page
+    assert 'href="/?lang=en"' in page  # the switcher does not link to a POST-only address
 
     response = client.post(f"/organisations/{organisation.id}/members/{bert.id}/remove")
     assert response.status_code == 302
