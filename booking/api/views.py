@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, render_template, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import Select, and_, exists, false, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -598,6 +599,12 @@ def openapi():
     return Response(spec.openapi_json(), mimetype="application/json")
 
 
+def _inline_code(text: str | None) -> Markup:
+    """The registry's descriptions use `backticks` (CommonMark, as OpenAPI allows): render them."""
+    parts = str(escape(text or "")).split("`")
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))  # noqa: S704 (escaped above)
+
+
 @operation(
     bp,
     "GET",
@@ -617,6 +624,7 @@ def docs():
             document=document,
             error_text=spec.ERROR_TEXT,
             error_examples=spec.ERROR_EXAMPLES,
+            inline_code=_inline_code,
             json=json,
             rate_limit=current_app.config.get("RATELIMIT_API") or "300 per minute",
         ),
