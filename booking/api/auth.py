@@ -3,8 +3,6 @@ login must not authorise cross-site writes, and without cookies CSRF has nothing
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import request
 from flask_limiter.util import get_remote_address
 
@@ -51,8 +49,14 @@ def api_user(*, required: bool) -> User | None:
 
 
 def rate_limit_key() -> str:
-    """Per token when one is sent (hashed: keys may end up in Redis), else per client address."""
+    """Per token for a known, active token, else per client address.
+
+    Unknown tokens count against the address: otherwise a client could get a fresh budget for
+    every made-up token. The key holds the token's hash, never the token (keys may sit in Redis).
+    """
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer " and header[7:].strip():
-        return "token:" + hashlib.sha256(header[7:].strip().encode("utf-8", "replace")).hexdigest()
+        digest = tokens.hash_token(header[7:].strip())
+        if tokens.is_active_hash(digest):
+            return "token:" + digest
     return "ip:" + (get_remote_address() or "unknown")

@@ -63,6 +63,17 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     return token
 
 
+def is_active_hash(token_hash: str) -> bool:
+    return (
+        db.session.scalar(
+            select(ApiToken.id).where(
+                ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)
+            )
+        )
+        is not None
+    )
+
+
 def authenticate(plain: str, *, now: datetime | None = None) -> ApiToken | None:
     """The active token with this value whose user is active, else None."""
     if not plain or len(plain) > 200:

@@ -63,6 +63,9 @@ def _exercise(limited_app, headers_a, headers_b):
         assert client.get("/api/v1/sites", headers=headers_a).status_code == 200
     assert client.get("/api/v1/sites", headers=headers_a).status_code == 429
     assert client.get("/api/v1/sites", headers=headers_b).status_code == 200
+    # Made-up tokens do not buy a fresh budget: they count against the address (already spent).
+    made_up = {"Authorization": "Bearer rb_made-up"}
+    assert client.get("/api/v1/sites", headers=made_up).status_code == 429
 
 
 def test_rate_limit_in_memory(limited, make_user, auth, db):
