@@ -1037,6 +1037,7 @@ def generate(
             # Fresh statistics, as autovacuum (PostgreSQL) or a scheduled ANALYZE would give.
             conn.execute(text("ANALYZE"))
             conn.commit()
+        db.engine.dispose()
     seconds = clock.perf_counter() - started
     return GenerationReport(
         profile=profile,
