@@ -25,8 +25,6 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
 SMTP_TIMEOUT_SECONDS = 20
-# One pass handles at most this many messages, so a worker stays responsive to shutdown.
-BATCH_SIZE = 100
 
 
 def enqueue(recipient: str, subject: str, body_text: str, body_html: str | None = None) -> None:
@@ -72,17 +70,18 @@ def _deliver(app: Flask, mail: EmailMessage) -> None:
         smtp.send_message(mail)
 
 
-def _due(now: datetime) -> list[OutboxMessage]:
+def _next_due(now: datetime) -> OutboxMessage | None:
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(BATCH_SIZE)
+        .limit(1)
     )
     if db.engine.dialect.name == "postgresql":
-        # Several workers may run; each message goes to exactly one of them.
+        # Several workers may run: the row stays locked until this message's commit, and the
+        # others skip it, so each message goes out once.
         query = query.with_for_update(skip_locked=True)
-    return list(db.session.scalars(query))
+    return db.session.scalar(query)
 
 
 def send_pending(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
@@ -92,51 +91,63 @@ def send_pending(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
         now = now or utcnow()
         max_attempts = app.config.get("MAIL_MAX_ATTEMPTS", MAX_ATTEMPTS)
         sender = app.config["MAIL_DEFAULT_SENDER"]
-        for message in _due(now):
-            mail = _build(message, sender)
-            message.attempts += 1
-            try:
-                if app.config.get("MAIL_SERVER"):
-                    _deliver(app, mail)
-                else:
-                    # Development delivery: the whole mail goes to the log. A reset mail's body
-                    # holds its link; that is how a developer without SMTP resets a password.
-                    # Configure MAIL_SERVER in production so no mail body is logged.
-                    log.info(
-                        "Mail (no MAIL_SERVER set, not sent)\nTo: %s\nSubject: %s\n\n%s",
-                        message.recipient,
-                        message.subject,
-                        message.body_text,
-                    )
-            except (smtplib.SMTPException, OSError) as exc:
-                message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if message.attempts >= max_attempts:
-                    message.next_attempt_at = None
-                    counts["given_up"] += 1
-                    log.error(
-                        "Giving up on mail %s after %d attempts: %s",
-                        message.id,
-                        message.attempts,
-                        message.last_error,
-                    )
-                else:
-                    message.next_attempt_at = now + retry_delay(message.attempts)
-                    counts["failed"] += 1
-                    log.warning(
-                        "Mail %s failed (attempt %d), next try at %s: %s",
-                        message.id,
-                        message.attempts,
-                        message.next_attempt_at.isoformat(),
-                        message.last_error,
-                    )
-            else:
-                message.sent_at = utcnow()
-                message.next_attempt_at = None
-                message.last_error = ""
-                counts["sent"] += 1
-            db.session.commit()
+        while (message := _next_due(now)) is not None:
+            _attempt(app, message, sender, now, max_attempts, counts)
         db.session.commit()  # end the read transaction even when nothing was due
     return counts
+
+
+def _attempt(
+    app: Flask,
+    message: OutboxMessage,
+    sender: str,
+    now: datetime,
+    max_attempts: int,
+    counts: dict[str, int],
+) -> None:
+    """Try one message and record the outcome; a failure is due again only after ``now``."""
+    mail = _build(message, sender)
+    message.attempts += 1
+    try:
+        if app.config.get("MAIL_SERVER"):
+            _deliver(app, mail)
+        else:
+            # Development delivery: the whole mail goes to the log. A reset mail's body
+            # holds its link; that is how a developer without SMTP resets a password.
+            # Configure MAIL_SERVER in production so no mail body is logged.
+            log.info(
+                "Mail (no MAIL_SERVER set, not sent)\nTo: %s\nSubject: %s\n\n%s",
+                message.recipient,
+                message.subject,
+                message.body_text,
+            )
+    except (smtplib.SMTPException, OSError) as exc:
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if message.attempts >= max_attempts:
+            message.next_attempt_at = None
+            counts["given_up"] += 1
+            log.error(
+                "Giving up on mail %s after %d attempts: %s",
+                message.id,
+                message.attempts,
+                message.last_error,
+            )
+        else:
+            message.next_attempt_at = now + retry_delay(message.attempts)
+            counts["failed"] += 1
+            log.warning(
+                "Mail %s failed (attempt %d), next try at %s: %s",
+                message.id,
+                message.attempts,
+                message.next_attempt_at.isoformat(),
+                message.last_error,
+            )
+    else:
+        message.sent_at = utcnow()
+        message.next_attempt_at = None
+        message.last_error = ""
+        counts["sent"] += 1
+    db.session.commit()
 
 
 def base_url() -> str:
