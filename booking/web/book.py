@@ -15,16 +15,27 @@ from booking.services.errors import Conflict, InvalidRequest, NotPermitted
 from booking.web import bp
 from booking.web.forms import SERVICE_FIELDS, BookingForm, choices, command_from_form
 
-# Friendly, translatable texts for what the service refuses, by form field.
-_FIELD_TEXTS = {
-    "house_rules_accepted": lambda: _("Please confirm that you will keep the house rules."),
-    "end": lambda: _("Please check start and end: the end must be after the start."),
-    "repeat": lambda: _("This repetition gives no dates. Please check it."),
-    "weekdays": lambda: _("Please check the weekdays."),
-    "position": lambda: _("Please check which weekday of the month."),
-    "until": lambda: _("Please check the last date: the series may last at most two years."),
-    "count": lambda: _("Please choose fewer dates (at most 500)."),
-}
+
+def _friendly(name: str, message: str) -> str:
+    """The service's English message as a friendly, translatable text for the form field."""
+    if name == "until":
+        if "before the first date" in message:
+            return _("The last date is before the first date.")
+        if "no date" in message:
+            return _("No date up to the last date matches the repetition.")
+        if "more than" in message or "at most" in message or "years" in message:
+            return _("That series is too long: at most 500 dates within two years.")
+    if name == "count":
+        return _("Please choose between 1 and 500 dates.")
+    if name == "repeat":
+        return _("This repetition gives no dates. Please check it.")
+    if name == "weekdays":
+        return _("Please check the weekdays.")
+    if name == "position":
+        return _("Please check which weekday of the month.")
+    if name == "house_rules_accepted":
+        return _("Please confirm that you will keep the house rules.")
+    return _(message)
 
 
 def active_room_or_404(room_id: int) -> Room:
@@ -61,8 +72,8 @@ def _field_error(form: BookingForm, exc: InvalidRequest) -> None:
     if name is None:
         form.form_errors.append(exc.message)
         return
-    text = _FIELD_TEXTS.get(name)
-    getattr(form, name).errors = [*getattr(form, name).errors, text() if text else exc.message]
+    field = getattr(form, name)
+    field.errors = [*field.errors, _friendly(name, exc.message)]
 
 
 def _plan(form: BookingForm, room: Room):
@@ -111,7 +122,9 @@ def book(room_id: int):
     except Conflict:
         db.session.rollback()
         plan = _plan(form, room)
-        if plan is not None and plan.bookable and not form.book_free_dates_only.data:
+        if plan is None:
+            pass  # the problem is already marked on its field
+        elif plan.bookable and not form.book_free_dates_only.data:
             form.book_free_dates_only.errors = [
                 _("Some dates cannot be booked. Tick this box to book only the free ones.")
             ]

@@ -326,3 +326,28 @@ def test_only_own_organisations_can_be_chosen(
         data=form_data(next_monday(), organisation=str(mine.id), preview="y"),
     )
     assert ok.status_code == 200
+
+
+def test_series_rule_problems_are_marked_on_their_fields(client, db, requester, make_room):
+    room = make_room()
+    db.session.commit()
+    first = next_monday()
+    response = client.post(
+        f"/rooms/{room.id}/book",
+        data=form_data(
+            first,
+            limit="until",
+            count="",
+            until=(first - timedelta(days=3)).isoformat(),
+            preview="y",
+        ),
+    )
+    assert response.status_code == 422
+    assert "before the first date" in error_of(response.text, "until")
+    response = client.post(
+        f"/rooms/{room.id}/book",
+        data=form_data(first, repeat="biweekly", count="900", preview="y"),
+    )
+    assert response.status_code == 422
+    assert error_of(response.text, "count")
+    assert booking_count(db) == 0
