@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -65,6 +66,14 @@ def _rate_limit_off() -> bool:
     return not current_app.config.get("RATELIMIT_ENABLED", True)
 
 
+def _too_many_attempts(request_limit):
+    """The answer to a breached login limit: a page in the user's language, not plain text."""
+    response = current_app.make_response((render_template("accounts/too_many_attempts.html"), 429))
+    retry_after = max(int(request_limit.reset_at - time.time()), 1)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def _start_session(user, remember: bool) -> None:
     session.pop("lang", None)  # the account's language setting decides from now on
     login_user(user, remember=remember)
@@ -103,7 +112,9 @@ def _current_language() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], exempt_when=_rate_limit_off)
+@limiter.limit(
+    _login_limit, methods=["POST"], exempt_when=_rate_limit_off, on_breach=_too_many_attempts
+)
 def login():
     next_url = _safe_next(request.args.get("next") or request.form.get("next"))
     if current_user.is_authenticated:

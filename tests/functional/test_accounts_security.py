@@ -46,6 +46,10 @@ def test_login_is_rate_limited(strict_app, db, make_user):
     data = {"email": "anna@example.org", "password": "guess guess guess"}
     statuses = [client.post("/login", data=data).status_code for _ in range(4)]
     assert statuses == [422, 422, 422, 429]
+    refused = client.post("/login", data=data)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Zu viele Versuche" in refused.get_data(as_text=True)
     assert client.get("/login").status_code == 200  # looking at the form is not limited
 
 
