@@ -56,6 +56,7 @@ def _exercise(limited_app, headers_a, headers_b):
     body = assert_problem(blocked, 429)
     assert body["code"] == "too_many_requests"
     assert int(blocked.headers["Retry-After"]) > 0
+    assert blocked.headers["X-RateLimit-Limit"] == "3"
     # Another endpoint shares the same API budget.
     assert client.get("/api/v1/organisations").status_code == 429
     # A token has its own budget, separate from the address's and from other tokens'.
