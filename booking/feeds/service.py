@@ -269,8 +269,11 @@ def _joined(statement):
     return statement.join(Occurrence.booking).join(Occurrence.room).join(Room.site)
 
 
-def validators(feed: Feed) -> Validators:
-    """ETag and Last-Modified from aggregates only: no occurrence row is loaded."""
+def validators(feed: Feed, settings: tuple = ()) -> Validators:
+    """ETag and Last-Modified from aggregates only: no occurrence row is loaded.
+
+    ``settings`` are the configuration values that shape the text (base URL, TTL, names).
+    """
     count, max_id, occurrence_changed, booking_changed = db.session.execute(
         _joined(
             select(
@@ -286,6 +289,7 @@ def validators(feed: Feed) -> Validators:
     last = ceil_second(max(moments)) if moments else datetime(2000, 1, 1, tzinfo=UTC)
     parts = (
         FORMAT_VERSION,
+        settings,
         feed.kind,
         feed.lang,
         feed.params,

@@ -36,11 +36,12 @@ def _not_modified(validators: service.Validators) -> bool:
 
 def _answer(feed: Feed, *, cache_control: str, filename: str) -> Response:
     started = utcnow()
-    validators = service.validators(feed)
+    config = current_app.config
+    settings = (_base_url(), config["FEED_TTL_SECONDS"], config["BOOKING_SITE_NAME"])
+    validators = service.validators(feed, settings)
     if _not_modified(validators):
         response = Response(status=304)
     else:
-        config = current_app.config
         body = calendar.build(
             feed,
             service.occurrences(feed),

@@ -374,3 +374,35 @@ def _log_in(client, user) -> None:
     client.post("/logout")
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 302
+
+
+def test_the_feeds_vtimezone_matches_zoneinfo_over_the_whole_window(client, db, place, app):
+    import vobject
+
+    from feeds.readers import FEED_NOW
+
+    _site, room, *_ = place
+    db.session.commit()
+    body = client.get(f"/ical/rooms/{room.id}.ics").data.decode()
+    tz = vobject.readOne(body).vtimezone.gettzinfo()
+    day = FEED_NOW - timedelta(days=app.config["FEED_DAYS_BACK"])
+    last = FEED_NOW + timedelta(days=app.config["FEED_DAYS_AHEAD"])
+    while day <= last:
+        for hour in (0, 1, 12):
+            instant = day.replace(hour=hour, minute=0)
+            assert instant.astimezone(tz).utcoffset() == instant.astimezone(BERLIN).utcoffset()
+        day += timedelta(days=1)
+
+
+def test_changing_the_refresh_interval_changes_the_etag(client, db, place, app):
+    _site, room, *_ = place
+    db.session.commit()
+    url = f"/ical/rooms/{room.id}.ics"
+    before = client.get(url).headers["ETag"]
+    app.config["FEED_TTL_SECONDS"] = 1800
+    try:
+        response = client.get(url, headers={"If-None-Match": before})
+    finally:
+        app.config["FEED_TTL_SECONDS"] = 3600
+    assert response.status_code == 200
+    assert "X-PUBLISHED-TTL:PT30M" in response.data.decode()
