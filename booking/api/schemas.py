@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -85,7 +86,21 @@ def _year_in_range(value: datetime) -> datetime:
     return value
 
 
-Timestamp = Annotated[datetime, AfterValidator(_year_in_range)]
+# Not JSON Schema's "date-time" (RFC 3339 demands an offset): a time without one is welcome and
+# means local wall time.
+LOCAL_OR_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
+Timestamp = Annotated[
+    datetime,
+    AfterValidator(_year_in_range),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": LOCAL_OR_OFFSET,
+            "description": "ISO 8601 date and time; without an offset it is local wall time.",
+            "examples": ["2026-09-15T18:00", "2026-09-15T16:00:00Z"],
+        }
+    ),
+]
 
 
 class BookingIn(RequestModel):

@@ -308,6 +308,17 @@ def operation(
 REF = "#/components/schemas/{model}"
 
 
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """``X | None`` query parameters: absent means None; a query string cannot carry a null."""
+    options = [o for o in prop.get("anyOf", ()) if o != {"type": "null"}]
+    if "anyOf" in prop and len(options) == 1:
+        del prop["anyOf"]
+        prop = {**options[0], **prop}
+    if "default" in prop and prop["default"] is None:
+        del prop["default"]
+    return prop
+
+
 def _parameters(op: Operation, defs: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {
@@ -323,7 +334,7 @@ def _parameters(op: Operation, defs: dict[str, Any]) -> list[dict[str, Any]]:
         defs.update(query_schema.pop("$defs", {}))
         required = set(query_schema.get("required", []))
         for name, prop in query_schema.get("properties", {}).items():
-            prop = dict(prop)
+            prop = _without_null(dict(prop))
             description = prop.pop("description", None)
             prop.pop("title", None)
             param: dict[str, Any] = {
