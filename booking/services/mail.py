@@ -16,6 +16,7 @@ from email.utils import format_datetime, make_msgid
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from booking.database import begin_write
 from booking.extensions import db
 from booking.models import OutboxMessage, utcnow
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
+# A claimed message is left alone this long; longer than any SMTP conversation takes.
+CLAIM_LEASE = timedelta(minutes=10)
 SMTP_TIMEOUT_SECONDS = 20
 
 
@@ -70,7 +73,14 @@ def _deliver(app: Flask, mail: EmailMessage) -> None:
         smtp.send_message(mail)
 
 
-def _next_due(now: datetime) -> OutboxMessage | None:
+def _claim(now: datetime) -> OutboxMessage | None:
+    """Take the next due message for this worker and commit the claim before sending.
+
+    The claim (one more attempt, and a lease: not due again for a while) is written in a short
+    write transaction, so no lock is held while talking to the SMTP server and a second worker
+    passes the message by. A worker that dies mid-send leaves it to be retried after the lease.
+    """
+    begin_write()  # SQLite: one writer at a time, taken before the read
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
@@ -78,43 +88,40 @@ def _next_due(now: datetime) -> OutboxMessage | None:
         .limit(1)
     )
     if db.engine.dialect.name == "postgresql":
-        # Several workers may run: the row stays locked until this message's commit, and the
-        # others skip it, so each message goes out once.
         query = query.with_for_update(skip_locked=True)
-    return db.session.scalar(query)
+    message = db.session.scalar(query)
+    if message is not None:
+        message.attempts += 1
+        message.next_attempt_at = now + CLAIM_LEASE
+    db.session.commit()
+    return message
 
 
 def send_pending(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
-    """One delivery pass over the due messages; commits after each message. Returns counts."""
+    """One delivery pass over every due message. Returns how many were sent, failed, given up."""
     counts = {"sent": 0, "failed": 0, "given_up": 0}
     with app.app_context():
         now = now or utcnow()
         max_attempts = app.config.get("MAIL_MAX_ATTEMPTS", MAX_ATTEMPTS)
         sender = app.config["MAIL_DEFAULT_SENDER"]
-        while (message := _next_due(now)) is not None:
-            _attempt(app, message, sender, now, max_attempts, counts)
-        db.session.commit()  # end the read transaction even when nothing was due
+        while (message := _claim(now)) is not None:
+            counts[_attempt(app, message, sender, now, max_attempts)] += 1
     return counts
 
 
 def _attempt(
-    app: Flask,
-    message: OutboxMessage,
-    sender: str,
-    now: datetime,
-    max_attempts: int,
-    counts: dict[str, int],
-) -> None:
-    """Try one message and record the outcome; a failure is due again only after ``now``."""
+    app: Flask, message: OutboxMessage, sender: str, now: datetime, max_attempts: int
+) -> str:
+    """Send one claimed message and record the outcome ("sent", "failed" or "given_up")."""
     mail = _build(message, sender)
-    message.attempts += 1
+    error = None
     try:
         if app.config.get("MAIL_SERVER"):
             _deliver(app, mail)
         else:
-            # Development delivery: the whole mail goes to the log. A reset mail's body
-            # holds its link; that is how a developer without SMTP resets a password.
-            # Configure MAIL_SERVER in production so no mail body is logged.
+            # Development delivery: the whole mail goes to the log. A reset mail's body holds
+            # its link; that is how a developer without SMTP resets a password. Configure
+            # MAIL_SERVER in production so no mail body is logged.
             log.info(
                 "Mail (no MAIL_SERVER set, not sent)\nTo: %s\nSubject: %s\n\n%s",
                 message.recipient,
@@ -122,32 +129,31 @@ def _attempt(
                 message.body_text,
             )
     except (smtplib.SMTPException, OSError) as exc:
-        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if message.attempts >= max_attempts:
-            message.next_attempt_at = None
-            counts["given_up"] += 1
-            log.error(
-                "Giving up on mail %s after %d attempts: %s",
-                message.id,
-                message.attempts,
-                message.last_error,
-            )
-        else:
-            message.next_attempt_at = now + retry_delay(message.attempts)
-            counts["failed"] += 1
-            log.warning(
-                "Mail %s failed (attempt %d), next try at %s: %s",
-                message.id,
-                message.attempts,
-                message.next_attempt_at.isoformat(),
-                message.last_error,
-            )
-    else:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+    begin_write()
+    if error is None:
         message.sent_at = utcnow()
         message.next_attempt_at = None
         message.last_error = ""
-        counts["sent"] += 1
+        outcome = "sent"
+    elif message.attempts >= max_attempts:
+        message.next_attempt_at = None
+        message.last_error = error
+        outcome = "given_up"
+        log.error("Giving up on mail %s after %d attempts: %s", message.id, message.attempts, error)
+    else:
+        message.next_attempt_at = now + retry_delay(message.attempts)
+        message.last_error = error
+        outcome = "failed"
+        log.warning(
+            "Mail %s failed (attempt %d), next try at %s: %s",
+            message.id,
+            message.attempts,
+            message.next_attempt_at.isoformat(),
+            error,
+        )
     db.session.commit()
+    return outcome
 
 
 def base_url() -> str:

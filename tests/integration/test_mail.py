@@ -259,3 +259,33 @@ def test_unknown_address_gets_no_reset_mail(app, db):
     accounts.request_password_reset("not an address")
     db.session.commit()
     assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_parallel_workers_send_each_mail_once(app, db, smtp):
+    """Two workers at once: each claims a message in a short write transaction before sending
+    (PostgreSQL: row lock with SKIP LOCKED; SQLite: the single writer), so none goes out twice."""
+    import threading
+
+    for n in range(12):
+        mail.enqueue(f"m{n}@example.org", f"Mail {n}", "Text")
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    results = []
+    errors = []
+
+    def worker():
+        barrier.wait()
+        try:
+            results.append(mail.send_pending(app))
+        except Exception as exc:  # a worker that crashed must fail the test, not hang it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    subjects = sorted(m["Subject"] for _, m in smtp.messages)
+    assert subjects == sorted(f"Mail {n}" for n in range(12))
+    assert sum(r["sent"] for r in results) == 12
