@@ -289,3 +289,25 @@ def test_parallel_workers_send_each_mail_once(app, db, smtp):
     subjects = sorted(m["Subject"] for _, m in smtp.messages)
     assert subjects == sorted(f"Mail {n}" for n in range(12))
     assert sum(r["sent"] for r in results) == 12
+
+
+def test_send_mail_loop_keeps_sending_until_stopped(app, db, smtp, monkeypatch):
+    import booking.cli_mail
+
+    passes = []
+
+    def fake_sleep(seconds):
+        passes.append(seconds)
+        if len(passes) == 1:
+            mail.enqueue("late@example.org", "Später", "Text")  # arrives while the worker waits
+            db.session.commit()
+            return
+        raise KeyboardInterrupt  # what Ctrl-C does to a sleeping worker
+
+    monkeypatch.setattr(booking.cli_mail.time, "sleep", fake_sleep)
+    mail.enqueue("early@example.org", "Früh", "Text")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["send-mail", "--loop", "--interval", "2"])
+    assert result.exit_code == 0, result.output
+    assert passes == [2.0, 2.0]
+    assert [m["Subject"] for _, m in smtp.messages] == ["Früh", "Später"]
