@@ -446,7 +446,7 @@ def _reload(booking_id: int) -> Booking:
     status=201,
     body=BookingIn,
     auth="required",
-    errors=(403, 409),
+    errors=(403, 404, 409),
 )
 def create_booking(user: User, body: BookingIn):
     """Books one date or a series atomically: either every date is written (`approved` or

@@ -3,6 +3,8 @@ bounded schemathesis run checks that the API keeps the promises the document mak
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -105,7 +107,7 @@ def test_api_keeps_its_documented_promises(op, api_schema):
 
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=25,
+        max_examples=int(os.environ.get("API_FUZZ_EXAMPLES", "25")),
         deadline=None,
         suppress_health_check=list(HealthCheck),
         database=None,
