@@ -65,6 +65,14 @@ def _prefill(form: BookingForm) -> None:
         pass  # a mangled link just leaves the field empty
     if args.get("people", "").isdigit():
         form.attendees.data = int(args["people"])
+    if args.get("repeat") in {c.value for c in form.repeat.choices}:
+        form.repeat.data = args["repeat"]
+        try:
+            if args.get("until"):
+                form.until.data = date.fromisoformat(args["until"])
+                form.limit.data = "until"
+        except ValueError:
+            pass
 
 
 def _field_error(form: BookingForm, exc: InvalidRequest) -> None:

@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -60,6 +61,11 @@ def skipped_text(skipped: domain.Skipped) -> str:
 
 def feature_label(feature) -> str:
     return str(FEATURE_LABELS.get(Feature(feature), feature))
+
+
+def local_today() -> date:
+    """Today in the city's time zone (the server's clock may run in UTC)."""
+    return datetime.now(ZoneInfo(current_app.config["BOOKING_TIMEZONE"])).date()
 
 
 def local(value: datetime, zone: ZoneInfo | str) -> datetime:

@@ -33,9 +33,16 @@ def my_bookings():
     upcoming = {
         b.id: [o for o in b.occurrences if o.status in ACTIVE and o.ends_at > now] for b in bookings
     }
+    # Bookings with dates still ahead come first, soonest first; the rest are history.
+    current = sorted(
+        (b for b in bookings if any(o.ends_at > now for o in b.occurrences)),
+        key=lambda b: min(o.starts_at for o in b.occurrences if o.ends_at > now),
+    )
+    earlier = [b for b in bookings if not any(o.ends_at > now for o in b.occurrences)]
     return render_template(
         "web/my_bookings.html",
-        bookings=bookings,
+        current=current,
+        earlier=earlier,
         upcoming=upcoming,
         now=now,
         cancel_form=CancelForm(),

@@ -16,6 +16,7 @@ from booking.services.errors import InvalidRequest
 from booking.services.search import RoomQuery, search_rooms
 from booking.web import bp
 from booking.web.forms import SearchForm, choices
+from booking.web.helpers import local_today
 
 # Search field names in RoomQuery/InvalidRequest -> form fields.
 _QUERY_FIELDS = {"start": "start", "end": "end", "weekly_until": "weeks"}
@@ -68,12 +69,18 @@ def home():
     matches, other_times, similar, query = [], [], [], None
     status = 200
     if searched:
-        if form.validate_shape():
-            query = query_from_form(form, date.today())
+        today = local_today()
+        valid = form.validate_shape()
+        if form.mode.data == "date" and form.date.data and form.date.data < today:
+            form.date.errors.append(_("Please choose a date from today on."))
+            valid = False
+        if valid:
+            query = query_from_form(form, today)
             try:
                 matches = search_rooms(query)
             except InvalidRequest as exc:
-                getattr(form, _QUERY_FIELDS.get(exc.field or "", "end")).errors.append(exc.message)
+                field = getattr(form, _QUERY_FIELDS.get(exc.field or "", "end"))
+                field.errors.append(_(exc.message))
                 query = None
             if query is not None and not matches:
                 other_times = suggestions.other_times(query)
@@ -103,4 +110,4 @@ def home():
 
 
 # The other pages register their routes on the same blueprint.
-from booking.web import book, helpers, my, rooms  # noqa: E402, F401
+from booking.web import book, my, rooms  # noqa: E402, F401

@@ -137,3 +137,21 @@ def test_cancelling_a_past_or_foreign_date_is_refused_kindly(
     )
     db.session.expire_all()
     assert other.occurrences[0].status is OccurrenceStatus.APPROVED
+
+
+def test_past_bookings_are_listed_apart(client, db, make_user, make_room, make_booking, login_as):
+    me = make_user(language="en")
+    room = make_room()
+    make_booking(
+        me,
+        room,
+        datetime.now(UTC) - timedelta(days=5),
+        title="Last week's meeting",
+        now=datetime.now(UTC) - timedelta(days=6),
+    )
+    make_booking(me, room, soon(6), title="Next meeting")
+    login_as(me)
+    html = client.get("/my/bookings").text
+    coming, earlier = html.split("Earlier bookings")
+    assert "Next meeting" in coming and "Last week's meeting" not in coming
+    assert "Last week&#39;s meeting" in earlier or "Last week's meeting" in earlier

@@ -137,3 +137,40 @@ def test_bad_search_input_is_marked_on_the_fields(client, db):
     )
     assert response.status_code == 422
     assert 'id="people-error"' in response.text
+
+
+def test_a_date_in_the_past_is_refused(client, db, make_room):
+    make_room()
+    yesterday = date.today() - timedelta(days=2)
+    response = search(client, yesterday)
+    assert response.status_code == 422
+    assert "from today on" in response.text
+    assert 'id="results-title"' not in response.text
+
+
+def test_weekly_result_link_carries_the_series_to_the_form(
+    client, db, make_room, login_as, make_user
+):
+    room = make_room()
+    login_as(make_user(language="en"))
+    html = client.get(
+        "/",
+        query_string={
+            "mode": "weekly",
+            "weekday": "2",
+            "weeks": "4",
+            "start": "17:00",
+            "end": "18:00",
+        },
+        headers=EN,
+    ).text
+    link = re.search(rf'href="(/rooms/{room.id}/book\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    form = client.get(link).text
+    assert (
+        'value="weekly" checked' in form
+        or 'checked value="weekly"' in form
+        or re.search(
+            r'<input[^>]*checked[^>]*value="weekly"|<input[^>]*value="weekly"[^>]*checked', form
+        )
+    )
+    assert 'value="17:00"' in form
