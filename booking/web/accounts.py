@@ -234,6 +234,18 @@ def init_login(app) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _form_expired(exc: CSRFError):
+        # The usual cause is a form left open past the session; say so in the user's language.
+        from booking.errors import problem, wants_json
+
+        if wants_json():
+            return problem(400, "csrf_failed", "CSRF check failed", exc.description)
+        message = _("The form has expired. Please go back, reload the page and try again.")
+        return render_template("error.html", status=400, message=message), 400
+
 
 @bp.get("/about")
 def about():

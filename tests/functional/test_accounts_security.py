@@ -83,3 +83,23 @@ def test_posts_without_a_csrf_token_are_refused(strict_app, db, make_user):
     )
     assert response.status_code == 302
     assert client.get("/profile").status_code == 200
+
+
+def test_an_expired_form_says_so_in_plain_words(strict_app, db):
+    client = strict_app(WTF_CSRF_ENABLED=True).test_client()
+    client.get("/register")
+    response = client.post(
+        "/register",
+        data={
+            "email": "neu@example.org",
+            "name": "Nora",
+            "password": "lange-geheim-1",
+            "confirm": "lange-geheim-1",
+            "language": "de",
+            "csrf_token": "stale",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Das Formular ist abgelaufen." in page
+    assert "CSRF" not in page
