@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, render_template, request
@@ -17,6 +17,8 @@ from booking.services.search import room_week, week_start
 from booking.web import bp
 from booking.web.book import active_room_or_404
 from booking.web.forms import WEEKDAYS
+
+SUGGESTED_LENGTH = timedelta(hours=2)
 
 
 def iso_week(day: date) -> str:
@@ -48,6 +50,22 @@ def opening_rows(hours: domain.OpeningHours | None) -> list[tuple[str, str]] | N
     return rows
 
 
+def free_slot_link(free: domain.Slot, zone: ZoneInfo, now: datetime) -> dict[str, str] | None:
+    """Booking-form arguments for a free time: from its start (or now), two hours at most."""
+    start = max(free.starts_at, now)
+    minute = timedelta(minutes=(-domain.to_local(start, zone).minute) % 15)
+    start = (start + minute).replace(second=0, microsecond=0)  # the next quarter hour
+    end = min(free.ends_at, start + SUGGESTED_LENGTH)
+    local_start, local_end = domain.to_local(start, zone), domain.to_local(end, zone)
+    if end <= start or local_end.date() != local_start.date():
+        return None
+    return {
+        "date": local_start.date().isoformat(),
+        "start": local_start.strftime("%H:%M"),
+        "end": local_end.strftime("%H:%M"),
+    }
+
+
 def _site_or_404(site_id: int) -> Site:
     site = db.session.get(Site, site_id)
     if site is None or not site.active:
@@ -71,7 +89,8 @@ def site(site_id: int):
 def room(room_id: int):
     room = active_room_or_404(room_id)
     zone = ZoneInfo(room.site.timezone)
-    today = domain.to_local(datetime.now(ZoneInfo("UTC")), zone).date()
+    now = datetime.now(UTC)
+    today = domain.to_local(now, zone).date()
     week = request.args.get("week")
     if week:
         try:
@@ -87,6 +106,7 @@ def room(room_id: int):
         site=room.site,
         week=calendar,
         today=today,
+        book_args=lambda free: free_slot_link(free, zone, now),
         this_week=iso_week(monday),
         prev_week=iso_week(calendar.previous_week),
         next_week=iso_week(calendar.next_week),

@@ -97,6 +97,13 @@ def test_register_search_preview_book_and_see_it_pending(page, scene, axe):
     expect(booking.locator("span.status-pending")).to_have_count(3)
     check_axe(page, axe, "my bookings")
 
+    # Cancelling one date goes through the real CSRF-protected form.
+    booking.get_by_role("button", name=re.compile(r"^Cancel this date")).first.click()
+    expect(page.locator(".flashes")).to_contain_text("was cancelled")
+    booking = page.locator("article.booking", has_text="Choir rehearsal")
+    expect(booking.locator("span.status-pending")).to_have_count(2)
+    expect(booking.locator("span.status-cancelled")).to_have_count(1)
+
     page.goto(f"/rooms/{scene['room_id']}")
     expect(page.get_by_role("heading", name="Probenraum", exact=True)).to_be_visible()
     check_axe(page, axe, "room page")

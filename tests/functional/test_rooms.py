@@ -90,6 +90,10 @@ def test_free_times_and_closed_days(client, db, make_site, make_room):
     html = client.get(f"/rooms/{room.id}?week={iso(monday(1))}", headers=EN).text
     assert "16:00–22:00" in html
     assert html.count("Not bookable on this day.") == 6
+    # A free time links to the booking form with two hours of it filled in.
+    assert (
+        f"/rooms/{room.id}/book?date={monday(1).isoformat()}&amp;start=16:00&amp;end=18:00" in html
+    )
 
 
 def test_bad_week_and_unknown_or_inactive_room(client, db, make_room, make_site):
