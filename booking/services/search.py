@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking import domain
 from booking.extensions import db
@@ -113,13 +114,20 @@ def default_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["BOOKING_TIMEZONE"])
 
 
-def filter_rooms(query: RoomQuery) -> list[Room]:
-    """Active rooms matching the static filters, with site and features loaded."""
+def filter_rooms(query: RoomQuery, *, with_features: bool = True) -> list[Room]:
+    """Active rooms matching the static filters, with site (and features) loaded.
+
+    ``with_features=False`` leaves the features to ``load_features``, for callers that drop
+    most rooms first (a search for a time keeps a fraction of the candidates).
+    """
+    options = [selectinload(Room.site)]
+    if with_features:
+        options.append(selectinload(Room.feature_rows))
     stmt = (
         select(Room)
         .join(Room.site)
         .where(Room.active, Site.active)
-        .options(selectinload(Room.feature_rows), selectinload(Room.site))
+        .options(*options)
         .order_by(Room.id)
     )
     if query.min_capacity:
@@ -137,6 +145,22 @@ def filter_rooms(query: RoomQuery) -> list[Room]:
             .exists()
         )
     return list(db.session.scalars(stmt))
+
+
+def load_features(rooms: Sequence[Room]) -> None:
+    """Load the features of ``rooms`` in one query (as ``selectinload`` would have)."""
+    pending = [r for r in rooms if "feature_rows" not in r.__dict__]
+    if not pending:
+        return
+    found: dict[int, list[RoomFeature]] = defaultdict(list)
+    for row in db.session.scalars(
+        select(RoomFeature)
+        .where(RoomFeature.room_id.in_([r.id for r in pending]))
+        .order_by(RoomFeature.room_id, RoomFeature.feature)
+    ):
+        found[row.room_id].append(row)
+    for room in pending:
+        set_committed_value(room, "feature_rows", found.get(room.id, []))
 
 
 class _SiteData:
@@ -175,14 +199,20 @@ class _SiteData:
                 (room_id, domain.Closure(domain.Slot(start, end), reason))
             )
 
-    def opening(self, room: Room) -> domain.OpeningHours | None:
+    def opening_owner(self, room: Room) -> tuple[int, int | None] | None:
+        """Whose windows apply: the room's own, else its whole's, else the site's."""
         for owner in (room.id, *self.tree.ancestors(room.id), None):
-            windows = self.windows.get((room.site_id, owner))
-            if windows:
-                return domain.OpeningHours(
-                    tuple(sorted(windows, key=lambda w: (w.weekday, w.opens)))
-                )
+            if self.windows.get((room.site_id, owner)):
+                return (room.site_id, owner)
         return None
+
+    def opening(self, room: Room) -> domain.OpeningHours | None:
+        owner = self.opening_owner(room)
+        if owner is None:
+            return None
+        return domain.OpeningHours(
+            tuple(sorted(self.windows[owner], key=lambda w: (w.weekday, w.opens)))
+        )
 
     def rules(self, room: Room) -> domain.RoomRules:
         return domain.RoomRules(
@@ -256,9 +286,10 @@ def search_rooms(query: RoomQuery, *, zone: ZoneInfo | None = None) -> list[Room
     """Rooms matching the filters and, when a time is given, free for all of it; best fit first."""
     zone = zone or default_zone()
     slots = _query_slots(query, zone)
-    rooms = filter_rooms(query)
+    rooms = filter_rooms(query, with_features=not slots)
     if slots and rooms:
         rooms = free_rooms(rooms, slots)
+        load_features(rooms)
     matches = [RoomMatch(room, _score(room, query), tuple(slots)) for room in rooms]
     matches.sort(key=lambda m: (-m.score, m.room.site.name, m.room.name))
     return matches
@@ -273,12 +304,30 @@ def free_rooms(rooms: Sequence[Room], slots: Sequence[domain.Slot]) -> list[Room
     units = {r.id: data.tree.units(r.id) for r in rooms}
     pad = timedelta(minutes=max(r.buffer_before_minutes + r.buffer_after_minutes for r in rooms))
     busy = _busy_by_unit(sorted({u for us in units.values() for u in us}), slots, pad)
+    # Rooms of one site share their opening hours: whether they cover a slot is worked out once
+    # per site and slot. A covered slot is free under those hours exactly when it is free with
+    # no hours at all; an uncovered one is never free.
+    covered: dict[tuple, bool] = {}
     free = []
     for room in rooms:
-        room_busy = [b for unit in units[room.id] for b in busy.get(unit, ())]
-        rules = data.rules(room)
-        closures = data.closures_for(room)
         zone = ZoneInfo(room.site.timezone)
+        owner = data.opening_owner(room)
+        if owner is not None:
+            hours = None
+            open_for_all = True
+            for slot in slots:
+                key = (owner, room.site.timezone, slot)
+                if key not in covered:
+                    hours = hours or data.opening(room)
+                    covered[key] = hours.covers(slot, zone)
+                if not covered[key]:
+                    open_for_all = False
+                    break
+            if not open_for_all:
+                continue
+        room_busy = [b for unit in units[room.id] for b in busy.get(unit, ())]
+        rules = replace(data.rules(room), opening=None)
+        closures = data.closures_for(room)
         if all(
             domain.is_free(slot, tz=zone, rules=rules, busy=room_busy, closures=closures)
             for slot in slots
