@@ -90,9 +90,7 @@ def register_user(*, email: str, name: str, password: str, language: str) -> Use
         raise InvalidRequest(
             N_("This address is already registered. Log in or reset your password."), "email"
         )
-    user = User(
-        email=email, name=name, password_hash=hash_password(password), language=language
-    )
+    user = User(email=email, name=name, password_hash=hash_password(password), language=language)
     db.session.add(user)
     db.session.flush()
     return user
@@ -108,9 +106,7 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> U
         address = normalise_email(email)
     except InvalidRequest:
         address = None
-    user = (
-        db.session.scalar(select(User).where(User.email == address)) if address else None
-    )
+    user = db.session.scalar(select(User).where(User.email == address)) if address else None
     if user is None:
         verify_password(DUMMY_HASH, password)
         return None
