@@ -174,14 +174,17 @@ def reset_password(token: str, new_password: str, *, now: datetime | None = None
     check_password_strength(new_password)
     user = row.user
     user.password_hash = hash_password(new_password)
-    # Every open link of this user dies with the first one used.
+    _retire_reset_links(user, now)  # every open link of this user dies with the first one used
+    db.session.flush()
+    return user
+
+
+def _retire_reset_links(user: User, now: datetime) -> None:
     db.session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
         .values(used_at=now)
     )
-    db.session.flush()
-    return user
 
 
 def change_password(user, current_password: str, new_password: str) -> None:
@@ -191,6 +194,8 @@ def change_password(user, current_password: str, new_password: str) -> None:
         raise InvalidRequest(N_("The current password is not right."), "current_password")
     check_password_strength(new_password)
     user.password_hash = hash_password(new_password)
+    # A reset link mailed before the change must not undo it.
+    _retire_reset_links(user, utcnow())
     db.session.flush()
 
 

@@ -272,3 +272,20 @@ def test_old_hashes_are_upgraded_at_login(client, db, make_user):
     db.session.refresh(user)
     assert user.password_hash != weak
     assert "m=65536" in user.password_hash
+
+
+def test_changing_the_password_retires_open_reset_links(client, db, make_user):
+    make_user(email="anna@example.org")
+    client.post("/password-reset", data={"email": "anna@example.org"})
+    link = _reset_link(db, "anna@example.org")
+    login(client, "anna@example.org")
+    client.post(
+        "/profile",
+        data={
+            "password-current_password": PASSWORD,
+            "password-password": NEW_PASSWORD,
+            "password-confirm": NEW_PASSWORD,
+            "password-submit": "1",
+        },
+    )
+    assert client.get(link).status_code == 410

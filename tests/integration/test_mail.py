@@ -77,6 +77,8 @@ def test_password_reset_mail_arrives(app, db, smtp, make_user):
     [(recipients, message)] = smtp.messages
     assert recipients == ["anna@example.org"]
     assert message["To"] == "anna@example.org"
+    assert message["From"].addresses[0].addr_spec == "noreply@raumboerse.invalid"
+    assert message["From"].addresses[0].display_name == "Raumbörse"
     assert message["Subject"] == "Passwort zurücksetzen"
     body = _body(message)
     assert body.startswith("Hallo Anna,")
