@@ -101,3 +101,9 @@ def test_others_cannot_manage(client, login_as, db, scene, make_user):
     assert response.status_code == 404
     assert statuses(db, scene["series"]) == ["pending", "pending", "pending"]
     assert OccurrenceStatus.PENDING.value == "pending"
+
+
+def test_only_managers_see_the_requests_link(client, login_as, db, scene, make_user):
+    assert "/manage" not in client.get("/").text
+    login_as(scene["manager"])
+    assert 'href="/manage"' in client.get("/").text
