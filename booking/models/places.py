@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from booking.extensions import db
 from booking.models.enums import ApprovalPolicy, Feature, SiteKind
@@ -15,6 +15,10 @@ from booking.models.util import str_enum
 
 if TYPE_CHECKING:
     from booking.models.people import User
+
+
+# Set-up and cleaning buffers are minutes, at most a day each; overlap queries rely on it.
+MAX_BUFFER_MINUTES = 24 * 60
 
 
 class Site(db.Model):
@@ -101,6 +105,12 @@ class Room(db.Model):
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
         CheckConstraint("buffer_before_minutes >= 0 AND buffer_after_minutes >= 0", name="buffers"),
     )
+
+    @validates("buffer_before_minutes", "buffer_after_minutes")
+    def _check_buffer(self, key: str, value: int) -> int:
+        if value is not None and not 0 <= value <= MAX_BUFFER_MINUTES:
+            raise ValueError(f"{key} must be between 0 and {MAX_BUFFER_MINUTES} minutes")
+        return value
 
     @property
     def features(self) -> list[Feature]:

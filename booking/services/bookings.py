@@ -48,7 +48,7 @@ DESCRIPTION_MAX = 5000
 ATTENDEES_MAX = 10_000
 REASON_MAX = 2000
 # One date longer than this cannot be a room booking, whatever the room allows.
-LONGEST_DATE = timedelta(days=14)
+LONGEST_DATE = room_data.LONGEST_DATE
 
 ACTIVE = (OccurrenceStatus.PENDING, OccurrenceStatus.APPROVED)
 
@@ -555,6 +555,8 @@ def _reschedule(
     for _occ, start, end in changes:
         if end <= start:
             raise InvalidRequest("The end must be after the start.", "end")
+        if end - start > LONGEST_DATE:
+            raise InvalidRequest("A single date may last at most 14 days.", "end")
         slots.append(domain.Slot(domain.from_local(start, zone), domain.from_local(end, zone)))
     ids = [occ.id for occ, _, _ in changes]
     plans = check_dates(

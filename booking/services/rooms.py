@@ -14,9 +14,13 @@ from booking import domain
 from booking.database import is_sqlite
 from booking.extensions import db
 from booking.models import Closure, Occupancy, OpeningWindow, Room
+from booking.models.places import MAX_BUFFER_MINUTES
 
 # Occupancy overlap queries list one condition per candidate; chunk long series.
 _CHUNK = 100
+# A single date may last at most this long, and a room's buffers at most a day each.
+LONGEST_DATE = timedelta(days=14)
+LONGEST_OCCUPANCY = LONGEST_DATE + timedelta(minutes=2 * MAX_BUFFER_MINUTES)
 
 
 def site_zone(room: Room) -> ZoneInfo:
@@ -123,9 +127,19 @@ def closures(room: Room, window: domain.Slot, tree: RoomTree | None = None) -> l
 
 
 def overlap(start, end):
-    """Occupancy rows overlapping [start, end): on PostgreSQL in the form its GiST index serves."""
+    """Occupancy rows overlapping [start, end), in the form each database's index serves.
+
+    PostgreSQL: the range expression of the exclusion constraint's GiST index. SQLite: no row is
+    longer than the longest date plus both buffers (services and the Room model enforce that), so
+    a lower bound on ``starts_at`` lets the (unit, start) index skip everything earlier instead of
+    reading a room's whole history.
+    """
     if is_sqlite():
-        return and_(Occupancy.starts_at < end, Occupancy.ends_at > start)
+        return and_(
+            Occupancy.starts_at < end,
+            Occupancy.starts_at > start - LONGEST_OCCUPANCY,
+            Occupancy.ends_at > start,
+        )
     return func.tstzrange(Occupancy.starts_at, Occupancy.ends_at, "[)").op("&&")(
         func.tstzrange(start, end, "[)")
     )

@@ -449,3 +449,29 @@ def test_move_one_date_to_another_room(db, make_room, make_user):
         select(Occupancy.unit_id).where(Occupancy.occurrence_id == moved.id)
     ).all()
     assert units == [other_room.id]
+
+
+def test_a_long_earlier_booking_still_blocks(db, make_room, make_user):
+    room = make_room(max_duration_minutes=14 * 24 * 60)
+    user = make_user()
+    svc.request_booking(user, command(room, datetime(2026, 10, 1, 8), 13 * 24 * 60), now=NOW)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        svc.request_booking(user, command(room, datetime(2026, 10, 13, 18)), now=NOW)
+
+
+def test_dates_longer_than_two_weeks_and_day_long_buffers_are_refused(db, make_room, make_user):
+    room = make_room()
+    user = make_user()
+    booking = svc.request_booking(user, command(room, datetime(2026, 10, 6, 18)), now=NOW)
+    with pytest.raises(InvalidRequest) as raised:
+        svc.move_occurrence(
+            user,
+            booking.occurrences[0].id,
+            datetime(2026, 10, 6, 18),
+            datetime(2026, 10, 30, 18),
+            now=NOW,
+        )
+    assert raised.value.field == "end"
+    with pytest.raises(ValueError, match="buffer_after_minutes"):
+        room.buffer_after_minutes = 2 * 24 * 60
