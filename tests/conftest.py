@@ -88,7 +88,7 @@ def app(database_url):
         }
     )
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
     yield app
     with app.app_context():
         _db.engine.dispose()

@@ -25,3 +25,13 @@ def test_postgresql_has_the_overlap_guard(db):
     }
     assert "ex_occupancy_no_overlap" in constraints
     assert "occupancy" in inspect(_db.engine).get_table_names()
+
+
+def test_migrations_form_one_line(app):
+    """`flask db upgrade` (to "head") needs exactly one head revision."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", app.extensions["migrate"].directory)
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
