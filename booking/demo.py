@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from booking.domain import Frequency, Recurrence
 from booking.extensions import db
@@ -31,6 +31,7 @@ from booking.models import (
     SiteKind,
     User,
 )
+from booking.models.mail import OutboxMessage
 from booking.services import bookings as booking_service
 from booking.services import closures as closure_service
 from booking.services.accounts import upsert_user
@@ -732,7 +733,12 @@ def seed_demo(today: date | None = None, log=print) -> dict[str, int]:
     if already:
         log(f"Demo bookings exist already ({already}); not adding more.")
     else:
+        before = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
         counts["bookings"] = _bookings(today, sites, organisations, users, log)
+        # The demo goes through the real services, which queue "booking received" mails; nobody
+        # asked for those, so they must not go out when a mail server is configured later.
+        db.session.execute(delete(OutboxMessage).where(OutboxMessage.id > before))
+        db.session.commit()
     return counts
 
 

@@ -232,7 +232,9 @@ def init_login(app) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
     login_manager.login_message_category = "info"
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": phones change IP address all the time, and "strong" would then
+    # throw away the session and the remember-me login. A changed client only loses freshness.
+    login_manager.session_protection = "basic"
 
     from flask_wtf.csrf import CSRFError
 

@@ -31,6 +31,10 @@ def test_seed_demo_is_realistic_and_idempotent(app, db):
     assert len(gym.parts) == 3
     assert db.session.scalar(select(func.max(Room.max_advance_days))) >= 365
     assert db.session.scalar(select(Closure).where(Closure.reason.like("Herbstferien%")))
+    # Demo bookings go through the real services but queue no mail for anyone
+    from booking.models.mail import OutboxMessage
+
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     managers = db.session.scalar(
         select(User).where(User.email == "hausmeister.stenner@example.org")
     )
