@@ -115,25 +115,13 @@ class ProfileForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(ResetPasswordForm):
+    """The reset form's new password and confirmation, plus the current password."""
+
     current_password = PasswordField(
         _l("Current password"),
         validators=[_required(_l("Please enter your current password."))],
         render_kw={"autocomplete": "current-password"},
-    )
-    password = PasswordField(
-        _l("New password"),
-        validators=[_required(_l("Please choose a password.")), _password_length()],
-        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[
-            _required(_l("Please repeat the password.")),
-            EqualTo("password", message=_l("The two passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
     )
 
 
