@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -101,6 +101,7 @@ class BookingPlan:
     skipped: tuple[domain.Skipped, ...]
     status: OccurrenceStatus
     organisation: Organisation | None = None
+    tree: room_data.RoomTree | None = None  # the site's rooms, reused when the booking is written
 
     @property
     def bookable(self) -> list[DatePlan]:
@@ -109,11 +110,6 @@ class BookingPlan:
     @property
     def blocked(self) -> list[DatePlan]:
         return [d for d in self.dates if not d.bookable]
-
-
-@dataclass
-class _Checked:
-    plans: list[DatePlan] = field(default_factory=list)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -149,9 +145,7 @@ def validate_command(cmd: BookingCommand) -> BookingCommand:
         raise InvalidRequest(
             f"The number of people must be between 1 and {ATTENDEES_MAX}.", "attendees"
         )
-    if (cmd.end.tzinfo is None and cmd.start.tzinfo is not None) or (
-        cmd.end.tzinfo is not None and cmd.start.tzinfo is None
-    ):
+    if (cmd.start.tzinfo is None) != (cmd.end.tzinfo is None):
         raise InvalidRequest("Give start and end both with or both without a UTC offset.", "end")
     if cmd.end <= cmd.start:
         raise InvalidRequest("The end must be after the start.", "end")
@@ -254,7 +248,10 @@ def check_dates(
 def plan_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -> BookingPlan:
     """What a preview shows: each date, whether it can be booked and why not. Writes nothing."""
     user = _require_user(user)
-    cmd = validate_command(cmd)
+    return _plan(user, validate_command(cmd), now)
+
+
+def _plan(user: User, cmd: BookingCommand, now: datetime | None) -> BookingPlan:
     room = _load_room(cmd.room_id)
     organisation = _load_organisation(user, cmd.organisation_id)
     zone = room_data.site_zone(room)
@@ -270,6 +267,7 @@ def plan_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -> B
         skipped=expansion.skipped,
         status=initial_status(user, room, organisation),
         organisation=organisation,
+        tree=tree,
     )
 
 
@@ -338,7 +336,7 @@ def request_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -
     user = _require_user(user)
     cmd = validate_command(cmd)  # never-valid input is refused before any lock or conflict check
     begin_write()
-    plan = plan_booking(user, cmd, now=now)
+    plan = _plan(user, cmd, now)
     room = plan.room
     if room.house_rules.strip() and not cmd.house_rules_accepted:
         raise InvalidRequest("Please confirm the house rules of the room.", "house_rules_accepted")
@@ -375,7 +373,7 @@ def request_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -
     db.session.add(booking)
     db.session.flush()
     if decided:
-        _occupy(booking.occurrences, room, room_data.room_tree(room))
+        _occupy(booking.occurrences, room, plan.tree)
     _audit(
         "requested",
         user,
