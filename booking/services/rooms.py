@@ -66,6 +66,13 @@ class RoomTree:
         leaves = [r for r in self.descendants(room_id) if r not in self.children]
         return sorted(leaves) or [room_id]
 
+    def window_owners(self, room_id: int) -> tuple[int | None, ...]:
+        """Whose opening windows apply, nearest first: the room, its wholes, then the site (None).
+
+        The first owner that has any windows decides; nobody having any means always open.
+        """
+        return (room_id, *self.ancestors(room_id), None)
+
     def related(self, room_id: int) -> list[int]:
         """The room, its wholes and its parts: a closure of any of them closes this room."""
         return [room_id, *self.ancestors(room_id), *self.descendants(room_id)]
@@ -86,7 +93,7 @@ def opening_hours(room: Room, tree: RoomTree | None = None) -> domain.OpeningHou
     by_owner: dict[int | None, list[domain.WeeklyWindow]] = {}
     for owner, weekday, opens, closes in rows:
         by_owner.setdefault(owner, []).append(domain.WeeklyWindow(weekday, opens, closes))
-    for owner in (room.id, *tree.ancestors(room.id), None):
+    for owner in tree.window_owners(room.id):
         if owner in by_owner:
             windows = sorted(by_owner[owner], key=lambda w: (w.weekday, w.opens))
             return domain.OpeningHours(tuple(windows))

@@ -201,7 +201,7 @@ class _SiteData:
 
     def opening_owner(self, room: Room) -> tuple[int, int | None] | None:
         """Whose windows apply: the room's own, else its whole's, else the site's."""
-        for owner in (room.id, *self.tree.ancestors(room.id), None):
+        for owner in self.tree.window_owners(room.id):
             if self.windows.get((room.site_id, owner)):
                 return (room.site_id, owner)
         return None
