@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking import domain
 from booking.database import begin_write
@@ -271,20 +272,21 @@ def _plan(user: User, cmd: BookingCommand, now: datetime | None) -> BookingPlan:
     )
 
 
-def _occupy(occurrences: Sequence[Occurrence], room: Room, tree) -> None:
+def _occupancy_rows(occurrences: Sequence[Occurrence], room: Room, tree) -> list[dict]:
+    """The occupancy rows of approved dates: one per date and smallest room part, padded."""
     before = timedelta(minutes=room.buffer_before_minutes)
     after = timedelta(minutes=room.buffer_after_minutes)
     units = tree.units(room.id)
-    db.session.add_all(
-        Occupancy(
-            occurrence_id=occ.id,
-            unit_id=unit,
-            starts_at=occ.starts_at - before,
-            ends_at=occ.ends_at + after,
-        )
+    return [
+        {
+            "occurrence_id": occ.id,
+            "unit_id": unit,
+            "starts_at": occ.starts_at - before,
+            "ends_at": occ.ends_at + after,
+        }
         for occ in occurrences
         for unit in units
-    )
+    ]
 
 
 def _release(occurrence_ids: Sequence[int]) -> None:
@@ -292,11 +294,22 @@ def _release(occurrence_ids: Sequence[int]) -> None:
         db.session.execute(delete(Occupancy).where(Occupancy.occurrence_id.in_(occurrence_ids)))
 
 
-def _flush_guarded(message: str, plans: list[DatePlan] | None = None) -> None:
-    """Flush inside a savepoint; the database's overlap guard becomes a ``Conflict``."""
+def _write_guarded(
+    message: str,
+    plans: list[DatePlan] | None = None,
+    *,
+    occupy: Sequence[Occurrence] = (),
+    room: Room | None = None,
+    tree=None,
+) -> None:
+    """Flush, then write the occupancy of the ``occupy`` dates in one bulk INSERT, inside a
+    savepoint. The database's overlap guard has the last word: on PostgreSQL a row committed
+    meanwhile breaks the exclusion constraint, and that refusal becomes a ``Conflict``."""
     try:
         with db.session.begin_nested():
             db.session.flush()
+            if occupy:
+                db.session.execute(insert(Occupancy), _occupancy_rows(occupy, room, tree))
     except IntegrityError as exc:
         if "ex_occupancy_no_overlap" in str(exc.orig) or "23P01" in str(
             getattr(exc.orig, "sqlstate", "")
@@ -358,31 +371,49 @@ def request_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -
         skip_closures=bool(recurrence and recurrence.skip_closures),
         house_rules_accepted_at=_now(now) if cmd.house_rules_accepted else None,
     )
-    decided = plan.status is OccurrenceStatus.APPROVED
-    booking.occurrences = [
-        Occurrence(
-            room=room,
-            starts_at=d.slot.starts_at,
-            ends_at=d.slot.ends_at,
-            status=plan.status,
-            decided_by=user if decided else None,
-            decided_at=_now(now) if decided else None,
-        )
-        for d in plan.bookable
-    ]
     db.session.add(booking)
     db.session.flush()
-    if decided:
-        _occupy(booking.occurrences, room, plan.tree)
+    # The dates in one bulk INSERT (an executemany: a 52-week series is one statement on
+    # PostgreSQL, not 52), then read back in one query. RETURNING in parameter order would cost
+    # one statement per row on SQLite, which does not promise the order of RETURNING rows.
+    decided = plan.status is OccurrenceStatus.APPROVED
+    decided_at = _now(now) if decided else None
+    db.session.execute(
+        insert(Occurrence),
+        [
+            {
+                "booking_id": booking.id,
+                "room_id": room.id,
+                "starts_at": d.slot.starts_at,
+                "ends_at": d.slot.ends_at,
+                "status": plan.status,
+                "decided_by_id": user.id if decided else None,
+                "decided_at": decided_at,
+            }
+            for d in plan.bookable
+        ],
+    )
+    occurrences = db.session.scalars(
+        select(Occurrence)
+        .where(Occurrence.booking_id == booking.id)
+        .order_by(Occurrence.starts_at, Occurrence.id)
+    ).all()
+    set_committed_value(booking, "occurrences", occurrences)
     _audit(
         "requested",
         user,
         booking,
-        booking.occurrences,
+        occurrences,
         status=plan.status.value,
         left_out=[d.local_start.isoformat() for d in blocked],
     )
-    _flush_guarded("Someone else booked this time a moment ago.", list(plan.dates))
+    _write_guarded(
+        "Someone else booked this time a moment ago.",
+        list(plan.dates),
+        occupy=occurrences if decided else (),
+        room=room,
+        tree=plan.tree,
+    )
     notify_booking_received(booking)
     return booking
 
@@ -473,9 +504,14 @@ def approve(
     if clashes:
         raise Conflict(_conflict_message(clashes), plans)
     _set_status(targets, OccurrenceStatus.APPROVED, user, comment.strip(), now)
-    _occupy(targets, room, tree)
     _audit("approved", user, booking, targets, comment.strip())
-    _flush_guarded("Another booking was approved for this time a moment ago.", plans)
+    _write_guarded(
+        "Another booking was approved for this time a moment ago.",
+        plans,
+        occupy=targets,
+        room=room,
+        tree=tree,
+    )
     notify_booking_changed(booking, targets, user)
     return booking
 
@@ -584,7 +620,6 @@ def _reschedule(
         o.room_id == room.id or o.status not in ACTIVE for o in booking.occurrences
     ):
         booking.room = room
-    _occupy(approved, room, tree)
     _audit(
         action,
         user,
@@ -593,7 +628,9 @@ def _reschedule(
         room_id=room.id,
         dates=[p.local_start.isoformat() for p in plans],
     )
-    _flush_guarded("Someone else booked this time a moment ago.", plans)
+    _write_guarded(
+        "Someone else booked this time a moment ago.", plans, occupy=approved, room=room, tree=tree
+    )
     return booking
 
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, and_, column, func, or_, select, text
 
 from booking import domain
 from booking.database import is_sqlite
 from booking.extensions import db
 from booking.models import Closure, Occupancy, OpeningWindow, Room
 from booking.models.places import MAX_BUFFER_MINUTES
+from booking.models.types import UTCDateTime
 
-# Occupancy overlap queries list one condition per candidate; chunk long series.
-_CHUNK = 100
 # A single date may last at most this long, and a room's buffers at most a day each.
 LONGEST_DATE = timedelta(days=14)
 LONGEST_OCCUPANCY = LONGEST_DATE + timedelta(minutes=2 * MAX_BUFFER_MINUTES)
@@ -152,6 +152,96 @@ def overlap(start, end):
     )
 
 
+# Which occupancy rows overlap any of a list of intervals, for a list of units, as one statement
+# whose text does not depend on how many units and intervals there are: the lists travel as one
+# array (PostgreSQL) or JSON (SQLite) parameter each. So the statement is compiled once and
+# prepared by the server. Building the same question as an OR of one range condition per
+# interval cost more in SQLAlchemy's expression building and PostgreSQL's planner than the
+# lookups themselves.
+# PostgreSQL: the intervals become one multirange, which the exclusion constraint's GiST index
+# (unit_id, tstzrange) answers in one index scan per unit.
+_PROBE_POSTGRESQL = text(
+    """
+    SELECT o.id, o.occurrence_id, o.unit_id, o.starts_at, o.ends_at
+    FROM unnest(CAST(:units AS integer[])) AS u(id)
+    JOIN occupancy AS o
+      ON o.unit_id = u.id
+     AND tstzrange(o.starts_at, o.ends_at, '[)') && (
+        SELECT range_agg(tstzrange(c.s, c.e, '[)'))
+        FROM unnest(CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[])) AS c(s, e)
+     )
+    WHERE NOT (o.occurrence_id = ANY(CAST(:excluded AS integer[])))
+    """
+)
+# SQLite: one lookup of the (unit_id, starts_at) index per unit and interval, bounded below by the
+# longest possible row (see ``overlap``).
+_PROBE_SQLITE = text(
+    """
+    SELECT DISTINCT o.id, o.occurrence_id, o.unit_id, o.starts_at, o.ends_at
+    FROM json_each(:units) AS u
+    CROSS JOIN json_each(:intervals) AS c
+    CROSS JOIN occupancy AS o
+    WHERE o.unit_id = u.value
+      AND o.starts_at < c.value ->> '$[1]'
+      AND o.starts_at > c.value ->> '$[2]'
+      AND o.ends_at > c.value ->> '$[0]'
+      AND o.occurrence_id NOT IN (SELECT value FROM json_each(:excluded))
+    """
+)
+_PROBE_COLUMNS = (
+    column("id", Integer),
+    column("occurrence_id", Integer),
+    column("unit_id", Integer),
+    column("starts_at", UTCDateTime),
+    column("ends_at", UTCDateTime),
+)
+
+
+def _sqlite_time(value: datetime) -> str:
+    """A UTC instant in the text form SQLAlchemy stores in SQLite (so text comparison works)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def occupied(
+    units: Iterable[int],
+    intervals: Iterable[domain.Slot],
+    *,
+    exclude_occurrences: Iterable[int] = (),
+):
+    """Occupancy rows (id, occurrence_id, unit_id, starts_at, ends_at) of ``units`` overlapping
+    any of ``intervals``, each row once."""
+    units = sorted(set(units))
+    intervals = list(intervals)
+    excluded = sorted(set(exclude_occurrences))
+    if not units or not intervals:
+        return []
+    if is_sqlite():
+        statement = _PROBE_SQLITE.columns(*_PROBE_COLUMNS)
+        params = {
+            "units": json.dumps(units),
+            "intervals": json.dumps(
+                [
+                    [
+                        _sqlite_time(s.starts_at),
+                        _sqlite_time(s.ends_at),
+                        _sqlite_time(s.starts_at - LONGEST_OCCUPANCY),
+                    ]
+                    for s in intervals
+                ]
+            ),
+            "excluded": json.dumps(excluded),
+        }
+        return db.session.execute(statement, params).all()
+    statement = _PROBE_POSTGRESQL.columns(*_PROBE_COLUMNS)
+    params = {
+        "units": units,
+        "starts": [s.starts_at for s in intervals],
+        "ends": [s.ends_at for s in intervals],
+        "excluded": excluded,
+    }
+    return db.session.execute(statement, params).all()
+
+
 def busy(
     units: Sequence[int],
     slots: Iterable[domain.Slot],
@@ -159,23 +249,14 @@ def busy(
     exclude_occurrences: Iterable[int] = (),
 ) -> list[domain.Busy]:
     """Approved occupancy of the given units that overlaps any of the (padded) slots."""
-    slots = sorted(slots)
-    excluded = list(exclude_occurrences)
-    found: dict[int, domain.Busy] = {}
-    for i in range(0, len(slots), _CHUNK):
-        chunk = slots[i : i + _CHUNK]
-        query = select(
-            Occupancy.id, Occupancy.occurrence_id, Occupancy.starts_at, Occupancy.ends_at
-        ).where(
-            Occupancy.unit_id.in_(units),
-            or_(*(overlap(s.starts_at, s.ends_at) for s in chunk)),
-        )
-        if excluded:
-            query = query.where(Occupancy.occurrence_id.not_in(excluded))
-        for occupancy_id, occurrence_id, start, end in db.session.execute(query):
-            found[occupancy_id] = domain.Busy(domain.Slot(start, end), ref=occurrence_id)
+    rows = occupied(units, slots, exclude_occurrences=exclude_occurrences)
     # Several units of one occurrence give the same interval twice; once is enough.
-    unique = {(b.slot, b.ref): b for b in found.values()}
+    unique = {
+        (row.starts_at, row.ends_at, row.occurrence_id): domain.Busy(
+            domain.Slot(row.starts_at, row.ends_at), ref=row.occurrence_id
+        )
+        for row in rows
+    }
     return sorted(unique.values(), key=lambda b: b.slot)
 
 
