@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from booking import domain
 from booking.extensions import db
@@ -114,22 +113,9 @@ def default_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["BOOKING_TIMEZONE"])
 
 
-def filter_rooms(query: RoomQuery, *, with_features: bool = True) -> list[Room]:
-    """Active rooms matching the static filters, with site (and features) loaded.
-
-    ``with_features=False`` leaves the features to ``load_features``, for callers that drop
-    most rooms first (a search for a time keeps a fraction of the candidates).
-    """
-    options = [selectinload(Room.site)]
-    if with_features:
-        options.append(selectinload(Room.feature_rows))
-    stmt = (
-        select(Room)
-        .join(Room.site)
-        .where(Room.active, Site.active)
-        .options(*options)
-        .order_by(Room.id)
-    )
+def _filtered(stmt, query: RoomQuery):
+    """``stmt`` (which joins Room and Site) limited to active rooms matching the static filters."""
+    stmt = stmt.where(Room.active, Site.active)
     if query.min_capacity:
         stmt = stmt.where(Room.capacity >= query.min_capacity)
     if query.district:
@@ -144,23 +130,48 @@ def filter_rooms(query: RoomQuery, *, with_features: bool = True) -> list[Room]:
             .where(RoomFeature.room_id == Room.id, RoomFeature.feature == feature)
             .exists()
         )
-    return list(db.session.scalars(stmt))
+    return stmt
 
 
-def load_features(rooms: Sequence[Room]) -> None:
-    """Load the features of ``rooms`` in one query (as ``selectinload`` would have)."""
-    pending = [r for r in rooms if "feature_rows" not in r.__dict__]
-    if not pending:
-        return
-    found: dict[int, list[RoomFeature]] = defaultdict(list)
-    for row in db.session.scalars(
-        select(RoomFeature)
-        .where(RoomFeature.room_id.in_([r.id for r in pending]))
-        .order_by(RoomFeature.room_id, RoomFeature.feature)
-    ):
-        found[row.room_id].append(row)
-    for room in pending:
-        set_committed_value(room, "feature_rows", found.get(room.id, []))
+def filter_rooms(query: RoomQuery) -> list[Room]:
+    """Active rooms matching the static filters, with site and features loaded."""
+    stmt = (
+        select(Room)
+        .join(Room.site)
+        .options(selectinload(Room.site), selectinload(Room.feature_rows))
+        .order_by(Room.id)
+    )
+    return list(db.session.scalars(_filtered(stmt, query)))
+
+
+def _candidates(query: RoomQuery):
+    """The facts the free-room check needs of each matching room, as plain rows.
+
+    A search for a time keeps a fraction of the candidates; only those become ``Room`` objects.
+    """
+    stmt = select(
+        Room.id,
+        Room.site_id,
+        Room.capacity,
+        Room.buffer_before_minutes,
+        Room.buffer_after_minutes,
+        Site.timezone,
+    ).join(Room.site)
+    return db.session.execute(_filtered(stmt, query).order_by(Room.id)).all()
+
+
+def _load_rooms(room_ids: Sequence[int]) -> list[Room]:
+    """``Room`` objects with their site and features, in two queries."""
+    if not room_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Room)
+            .where(Room.id.in_(room_ids))
+            .options(joinedload(Room.site), selectinload(Room.feature_rows))
+            .order_by(Room.id)
+        )
+    )
 
 
 class _SiteData:
@@ -214,15 +225,17 @@ class _SiteData:
             tuple(sorted(self.windows[owner], key=lambda w: (w.weekday, w.opens)))
         )
 
-    def rules(self, room: Room) -> domain.RoomRules:
+    def rules(self, room: Room, *, with_opening: bool = True) -> domain.RoomRules:
         return domain.RoomRules(
             capacity=room.capacity,
             buffer_before=timedelta(minutes=room.buffer_before_minutes),
             buffer_after=timedelta(minutes=room.buffer_after_minutes),
-            opening=self.opening(room),
+            opening=self.opening(room) if with_opening else None,
         )
 
     def closures_for(self, room: Room) -> list[domain.Closure]:
+        if not self.closures.get(room.site_id):
+            return []
         related = set(self.tree.related(room.id))
         return [c for owner, c in self.closures[room.site_id] if owner is None or owner in related]
 
@@ -231,21 +244,11 @@ def _busy_by_unit(
     units: Sequence[int], slots: Sequence[domain.Slot], pad: timedelta
 ) -> dict[int, list[domain.Busy]]:
     found: dict[int, list[domain.Busy]] = defaultdict(list)
-    if not units or not slots:
-        return found
     padded = [s.padded(pad, pad) for s in slots]
-    for chunk_start in range(0, len(padded), 50):
-        chunk = padded[chunk_start : chunk_start + 50]
-        rows = db.session.execute(
-            select(
-                Occupancy.unit_id, Occupancy.occurrence_id, Occupancy.starts_at, Occupancy.ends_at
-            ).where(
-                Occupancy.unit_id.in_(units),
-                or_(*(room_data.overlap(s.starts_at, s.ends_at) for s in chunk)),
-            )
+    for row in room_data.occupied(units, padded):
+        found[row.unit_id].append(
+            domain.Busy(domain.Slot(row.starts_at, row.ends_at), ref=row.occurrence_id)
         )
-        for unit_id, occurrence_id, start, end in rows:
-            found[unit_id].append(domain.Busy(domain.Slot(start, end), ref=occurrence_id))
     return found
 
 
@@ -286,19 +289,19 @@ def search_rooms(query: RoomQuery, *, zone: ZoneInfo | None = None) -> list[Room
     """Rooms matching the filters and, when a time is given, free for all of it; best fit first."""
     zone = zone or default_zone()
     slots = _query_slots(query, zone)
-    rooms = filter_rooms(query, with_features=not slots)
-    if slots and rooms:
-        rooms = free_rooms(rooms, slots)
-        load_features(rooms)
+    # With a time, only the rooms found free become objects.
+    rooms = _load_rooms(free_room_ids(_candidates(query), slots)) if slots else filter_rooms(query)
     matches = [RoomMatch(room, _score(room, query), tuple(slots)) for room in rooms]
     matches.sort(key=lambda m: (-m.score, m.room.site.name, m.room.name))
     return matches
 
 
-def free_rooms(rooms: Sequence[Room], slots: Sequence[domain.Slot]) -> list[Room]:
-    """Those of ``rooms`` free (open, not closed, not occupied incl. buffers) for every slot."""
+def free_room_ids(rooms: Sequence, slots: Sequence[domain.Slot]) -> list[int]:
+    """The ids of those ``rooms`` free (open, not closed, not occupied incl. buffers) for every
+    slot. A room here is anything with ``id``, ``site_id``, ``capacity``, the two buffer
+    columns and its site's ``timezone`` (a row of ``_candidates``)."""
     if not rooms or not slots:
-        return list(rooms)
+        return [room.id for room in rooms]
     window = domain.Slot(min(s.starts_at for s in slots), max(s.ends_at for s in slots))
     data = _SiteData({r.site_id for r in rooms}, window)
     units = {r.id: data.tree.units(r.id) for r in rooms}
@@ -310,13 +313,13 @@ def free_rooms(rooms: Sequence[Room], slots: Sequence[domain.Slot]) -> list[Room
     covered: dict[tuple, bool] = {}
     free = []
     for room in rooms:
-        zone = ZoneInfo(room.site.timezone)
+        zone = ZoneInfo(room.timezone)
         owner = data.opening_owner(room)
         if owner is not None:
             hours = None
             open_for_all = True
             for slot in slots:
-                key = (owner, room.site.timezone, slot)
+                key = (owner, room.timezone, slot)
                 if key not in covered:
                     hours = hours or data.opening(room)
                     covered[key] = hours.covers(slot, zone)
@@ -326,13 +329,13 @@ def free_rooms(rooms: Sequence[Room], slots: Sequence[domain.Slot]) -> list[Room
             if not open_for_all:
                 continue
         room_busy = [b for unit in units[room.id] for b in busy.get(unit, ())]
-        rules = replace(data.rules(room), opening=None)
+        rules = data.rules(room, with_opening=False)
         closures = data.closures_for(room)
         if all(
             domain.is_free(slot, tz=zone, rules=rules, busy=room_busy, closures=closures)
             for slot in slots
         ):
-            free.append(room)
+            free.append(room.id)
     return free
 
 
