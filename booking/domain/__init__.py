@@ -4,7 +4,13 @@ Imports only the standard library and dateutil, so it can be tested and reused w
 or a database.
 """
 
-from booking.domain.availability import RoomAvailability, free_intervals, free_rooms, is_free
+from booking.domain.availability import (
+    RoomAvailability,
+    all_free,
+    free_intervals,
+    free_rooms,
+    is_free,
+)
 from booking.domain.recurrence import (
     Expansion,
     Frequency,
@@ -44,6 +50,7 @@ __all__ = [
     "Skipped",
     "Slot",
     "WeeklyWindow",
+    "all_free",
     "check",
     "describe",
     "expand",

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from booking.domain.rules import Busy, Closure, RoomRules
+from booking.domain.rules import Busy, Closure, RoomRules, _overlapping
 from booking.domain.slots import Slot, subtract
 
-__all__ = ["RoomAvailability", "free_intervals", "free_rooms", "is_free"]
+__all__ = ["RoomAvailability", "all_free", "free_intervals", "free_rooms", "is_free"]
 
 K = TypeVar("K")
 
@@ -60,6 +60,28 @@ def is_free(
     """Whether ``slot`` could be booked as far as other bookings, closures and opening hours
     go (time rules such as notice and capacity are ``check``'s business)."""
     return free_intervals(slot, tz=tz, rules=rules, busy=busy, closures=closures) == [slot]
+
+
+def all_free(
+    slots: Sequence[Slot],
+    *,
+    tz: ZoneInfo,
+    rules: RoomRules,
+    busy: Sequence[Busy] = (),
+    closures: Sequence[Closure] = (),
+) -> bool:
+    """``all(is_free(slot, ...) for slot in slots)``, in one sweep instead of one pass over
+    every busy range per slot (a term's worth of weekly dates against a busy room)."""
+    if rules.opening is not None and not all(rules.opening.covers(s, tz) for s in slots):
+        return False
+    blocked = [c.slot for c in closures]
+    blocked.extend(
+        Slot(b.slot.starts_at - rules.buffer_after, b.slot.ends_at + rules.buffer_before)
+        for b in busy
+    )
+    if not blocked:
+        return True
+    return not any(_overlapping(slots, blocked))
 
 
 def free_rooms(slot: Slot, rooms: Mapping[K, RoomAvailability], *, tz: ZoneInfo) -> list[K]:

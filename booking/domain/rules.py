@@ -123,7 +123,19 @@ class OpeningHours:
         return merge(pieces)
 
     def covers(self, slot: Slot, tz: ZoneInfo) -> bool:
-        # Clipped and merged, the open parts of ``slot`` are the slot itself iff it is covered.
+        # The common case first: one window of the slot's own local day holds all of it. (Its
+        # boundaries are converted exactly as ``open_intervals`` converts them.)
+        local_start = to_local(slot.starts_at, tz)
+        day = local_start.date()
+        midnight = datetime(day.year, day.month, day.day)
+        for w in self.windows:
+            if w.weekday == day.weekday() and (
+                from_local(midnight + timedelta(minutes=w.opens), tz) <= slot.starts_at
+                and slot.ends_at <= from_local(midnight + timedelta(minutes=w.closes), tz)
+            ):
+                return True
+        # Otherwise (a slot across windows that join, or not covered): clipped and merged, the
+        # open parts of ``slot`` are the slot itself iff it is covered.
         return self.open_intervals(slot, tz) == [slot]
 
 

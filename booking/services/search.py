@@ -329,12 +329,12 @@ def free_room_ids(rooms: Sequence, slots: Sequence[domain.Slot]) -> list[int]:
             if not open_for_all:
                 continue
         room_busy = [b for unit in units[room.id] for b in busy.get(unit, ())]
-        rules = data.rules(room, with_opening=False)
         closures = data.closures_for(room)
-        if all(
-            domain.is_free(slot, tz=zone, rules=rules, busy=room_busy, closures=closures)
-            for slot in slots
-        ):
+        if not room_busy and not closures:  # open, and nothing in the way
+            free.append(room.id)
+            continue
+        rules = data.rules(room, with_opening=False)
+        if domain.all_free(slots, tz=zone, rules=rules, busy=room_busy, closures=closures):
             free.append(room.id)
     return free
 

@@ -16,6 +16,7 @@ from booking.domain import (
     RoomRules,
     Slot,
     WeeklyWindow,
+    all_free,
     check,
     free_intervals,
     free_rooms,
@@ -131,6 +132,18 @@ def test_a_booking_is_feasible_iff_it_lies_in_one_free_interval(
         assert feasible == is_free(
             booking, tz=BERLIN, rules=room.rules, busy=room.busy, closures=room.closures
         )
+
+
+@given(rooms(), st.lists(slots(longest=90), min_size=1, max_size=8))
+def test_all_free_agrees_with_is_free_date_by_date(room: RoomAvailability, wanted) -> None:
+    expected = all(
+        is_free(s, tz=BERLIN, rules=room.rules, busy=room.busy, closures=room.closures)
+        for s in wanted
+    )
+    assert (
+        all_free(wanted, tz=BERLIN, rules=room.rules, busy=room.busy, closures=room.closures)
+        is expected
+    )
 
 
 def test_buffers_shrink_the_gap_between_bookings() -> None:
