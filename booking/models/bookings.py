@@ -132,6 +132,12 @@ class Occupancy(db.Model):
             name="ex_occupancy_no_overlap",
             using="gist",
         ).ddl_if(dialect="postgresql"),
+        # The time range alone, for searches over many rooms at once (migration 0005).
+        Index(
+            "ix_occupancy_period",
+            func.tstzrange(text("starts_at"), text("ends_at"), text("'[)'")),
+            postgresql_using="gist",
+        ).ddl_if(dialect="postgresql"),
     )
 
 
