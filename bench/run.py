@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import http.client
 import json
 import math
@@ -1000,6 +1001,7 @@ def run_suite(
                 flush=True,
             )
             app = gen.make_app(gen._normalise(url))
+            gc.freeze()  # as wsgi.py does once the app is loaded
             suite = InProcess(
                 app, gen.DATASETS[plan.profile], label, settings, query_plans.setdefault(dbname, [])
             )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import Select, and_, exists, false, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from booking import domain
 from booking.api import bp, spec
@@ -231,7 +231,7 @@ def offer_out(occurrence: Occurrence) -> OfferOut:
 
 
 def _active_room(room_id: int) -> Room:
-    room = db.session.get(Room, room_id)
+    room = db.session.get(Room, room_id, options=[joinedload(Room.site)])
     if room is None or not room.active or not room.site.active:
         raise NotFound("There is no such room.")
     return room

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from booking import domain
@@ -171,7 +171,7 @@ def initial_status(user: User, room: Room, organisation: Organisation | None) ->
 
 
 def _load_room(room_id: int) -> Room:
-    room = db.session.get(Room, room_id)
+    room = db.session.get(Room, room_id, options=[joinedload(Room.site)])
     if room is None or not room.active or not room.site.active:
         raise NotFound("There is no such room.")
     return room
