@@ -95,7 +95,11 @@ def app(database_url):
 
 
 def _truncate() -> None:
-    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    # catalogue_version keeps its one row (migration 0006): the triggers give it a new value
+    # as the rooms go, so the next test's catalogue cache cannot see this test's rooms.
+    tables = [
+        t.name for t in reversed(_db.metadata.sorted_tables) if t.name != "catalogue_version"
+    ]
     if _db.engine.dialect.name == "postgresql":
         _db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     else:

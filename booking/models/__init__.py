@@ -13,7 +13,14 @@ from booking.models.enums import (
 from booking.models.feeds import FeedChange, FeedToken
 from booking.models.mail import OutboxMessage
 from booking.models.people import Membership, Organisation, User, site_manager
-from booking.models.places import Closure, OpeningWindow, Room, RoomFeature, Site
+from booking.models.places import (
+    CatalogueVersion,
+    Closure,
+    OpeningWindow,
+    Room,
+    RoomFeature,
+    Site,
+)
 from booking.models.tokens import PasswordResetToken
 from booking.models.types import UTCDateTime, utcnow
 
@@ -22,6 +29,7 @@ __all__ = [
     "ApprovalPolicy",
     "AuditEvent",
     "Booking",
+    "CatalogueVersion",
     "Closure",
     "Feature",
     "FeedChange",

@@ -193,3 +193,17 @@ class Closure(db.Model):
         Index("ix_closure_site_id_starts_at", "site_id", "starts_at"),
         UniqueConstraint("site_id", "room_id", "source_uid", name="uq_closure_source"),
     )
+
+
+class CatalogueVersion(db.Model):
+    """One row whose ``version`` changes with every change to sites, rooms, room features and
+    opening windows, set by database triggers (migration 0006) whoever writes: the ORM, a bulk
+    import or a console. Versions are random, so one never comes back after a rollback. The
+    per-process catalogue cache (``booking.services.catalogue``) compares against it."""
+
+    __tablename__ = "catalogue_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, column, func, or_, select, text
@@ -17,6 +15,8 @@ from booking.extensions import db
 from booking.models import Closure, Occupancy, OpeningWindow, Room
 from booking.models.places import MAX_BUFFER_MINUTES
 from booking.models.types import UTCDateTime
+from booking.services import catalogue
+from booking.services.catalogue import RoomTree
 
 # A single date may last at most this long, and a room's buffers at most a day each.
 LONGEST_DATE = timedelta(days=14)
@@ -27,64 +27,16 @@ def site_zone(room: Room) -> ZoneInfo:
     return ZoneInfo(room.site.timezone)
 
 
-@dataclass
-class RoomTree:
-    """The rooms of one site as a forest: parts hang below their whole."""
-
-    parents: dict[int, int | None]
-
-    @classmethod
-    def for_site(cls, site_id: int) -> RoomTree:
-        rows = db.session.execute(select(Room.id, Room.parent_id).where(Room.site_id == site_id))
-        return cls({room_id: parent_id for room_id, parent_id in rows})
-
-    @cached_property
-    def children(self) -> dict[int, list[int]]:
-        children: dict[int, list[int]] = {}
-        for room_id, parent_id in self.parents.items():
-            if parent_id is not None:
-                children.setdefault(parent_id, []).append(room_id)
-        return children
-
-    def descendants(self, room_id: int) -> list[int]:
-        found, stack = [], list(self.children.get(room_id, ()))
-        while stack:
-            current = stack.pop()
-            found.append(current)
-            stack.extend(self.children.get(current, ()))
-        return found
-
-    def ancestors(self, room_id: int) -> list[int]:
-        found, current = [], self.parents.get(room_id)
-        while current is not None:
-            found.append(current)
-            current = self.parents.get(current)
-        return found
-
-    def units(self, room_id: int) -> list[int]:
-        """The smallest parts a booking of this room occupies (the room itself if undivided)."""
-        leaves = [r for r in self.descendants(room_id) if r not in self.children]
-        return sorted(leaves) or [room_id]
-
-    def window_owners(self, room_id: int) -> tuple[int | None, ...]:
-        """Whose opening windows apply, nearest first: the room, its wholes, then the site (None).
-
-        The first owner that has any windows decides; nobody having any means always open.
-        """
-        return (room_id, *self.ancestors(room_id), None)
-
-    def related(self, room_id: int) -> list[int]:
-        """The room, its wholes and its parts: a closure of any of them closes this room."""
-        return [room_id, *self.ancestors(room_id), *self.descendants(room_id)]
-
-
 def room_tree(room: Room) -> RoomTree:
-    return RoomTree.for_site(room.site_id)
+    """The room tree of the current catalogue, with every site's opening windows."""
+    return catalogue.current().tree
 
 
 def opening_hours(room: Room, tree: RoomTree | None = None) -> domain.OpeningHours | None:
     """The room's own windows, else its whole's, else the site's; None means always open."""
     tree = tree or room_tree(room)
+    if tree.hours is not None:
+        return tree.opening_hours(room.id, room.site_id)
     rows = db.session.execute(
         select(
             OpeningWindow.room_id, OpeningWindow.weekday, OpeningWindow.opens, OpeningWindow.closes

@@ -25,12 +25,12 @@ from booking.models import (
     Occupancy,
     Occurrence,
     OccurrenceStatus,
-    OpeningWindow,
     Organisation,
     Room,
     RoomFeature,
     Site,
 )
+from booking.services import catalogue
 from booking.services import rooms as room_data
 from booking.services.errors import InvalidRequest
 
@@ -144,20 +144,16 @@ def filter_rooms(query: RoomQuery) -> list[Room]:
     return list(db.session.scalars(_filtered(stmt, query)))
 
 
-def _candidates(query: RoomQuery):
-    """The facts the free-room check needs of each matching room, as plain rows.
-
-    A search for a time keeps a fraction of the candidates; only those become ``Room`` objects.
-    """
-    stmt = select(
-        Room.id,
-        Room.site_id,
-        Room.capacity,
-        Room.buffer_before_minutes,
-        Room.buffer_after_minutes,
-        Site.timezone,
-    ).join(Room.site)
-    return db.session.execute(_filtered(stmt, query).order_by(Room.id)).all()
+def _candidates(query: RoomQuery, found: catalogue.Catalogue) -> list[catalogue.RoomFacts]:
+    """The rooms matching the static filters, from the catalogue (no query). A search for a
+    time keeps a fraction of them; only those become ``Room`` objects."""
+    return found.matching(
+        min_capacity=query.min_capacity,
+        district=query.district,
+        site_id=query.site_id,
+        step_free=query.step_free,
+        features=query.features,
+    )
 
 
 def _load_rooms(room_ids: Sequence[int]) -> list[Room]:
@@ -175,27 +171,13 @@ def _load_rooms(room_ids: Sequence[int]) -> list[Room]:
 
 
 class _SiteData:
-    """Trees, opening hours and closures of a set of sites, loaded once."""
+    """Room tree and opening hours (from the catalogue) and closures of a set of sites."""
 
-    def __init__(self, site_ids: Iterable[int], window: domain.Slot) -> None:
+    def __init__(
+        self, site_ids: Iterable[int], window: domain.Slot, tree: room_data.RoomTree
+    ) -> None:
         site_ids = sorted(set(site_ids))
-        parents: dict[int, int | None] = {}
-        for room_id, parent_id in db.session.execute(
-            select(Room.id, Room.parent_id).where(Room.site_id.in_(site_ids))
-        ):
-            parents[room_id] = parent_id
-        self.tree = room_data.RoomTree(parents)
-        self.windows: dict[tuple[int, int | None], list[domain.WeeklyWindow]] = defaultdict(list)
-        for site_id, room_id, weekday, opens, closes in db.session.execute(
-            select(
-                OpeningWindow.site_id,
-                OpeningWindow.room_id,
-                OpeningWindow.weekday,
-                OpeningWindow.opens,
-                OpeningWindow.closes,
-            ).where(OpeningWindow.site_id.in_(site_ids))
-        ):
-            self.windows[(site_id, room_id)].append(domain.WeeklyWindow(weekday, opens, closes))
+        self.tree = tree
         self.closures: dict[int, list[tuple[int | None, domain.Closure]]] = defaultdict(list)
         for site_id, room_id, start, end, reason in db.session.execute(
             select(
@@ -212,18 +194,14 @@ class _SiteData:
 
     def opening_owner(self, room: Room) -> tuple[int, int | None] | None:
         """Whose windows apply: the room's own, else its whole's, else the site's."""
+        hours = self.tree.hours or {}
         for owner in self.tree.window_owners(room.id):
-            if self.windows.get((room.site_id, owner)):
+            if (room.site_id, owner) in hours:
                 return (room.site_id, owner)
         return None
 
     def opening(self, room: Room) -> domain.OpeningHours | None:
-        owner = self.opening_owner(room)
-        if owner is None:
-            return None
-        return domain.OpeningHours(
-            tuple(sorted(self.windows[owner], key=lambda w: (w.weekday, w.opens)))
-        )
+        return self.tree.opening_hours(room.id, room.site_id)
 
     def rules(self, room: Room, *, with_opening: bool = True) -> domain.RoomRules:
         return domain.RoomRules(
@@ -290,20 +268,26 @@ def search_rooms(query: RoomQuery, *, zone: ZoneInfo | None = None) -> list[Room
     zone = zone or default_zone()
     slots = _query_slots(query, zone)
     # With a time, only the rooms found free become objects.
-    rooms = _load_rooms(free_room_ids(_candidates(query), slots)) if slots else filter_rooms(query)
+    if slots:
+        found = catalogue.current()
+        rooms = _load_rooms(free_room_ids(_candidates(query, found), slots, found.tree))
+    else:
+        rooms = filter_rooms(query)
     matches = [RoomMatch(room, _score(room, query), tuple(slots)) for room in rooms]
     matches.sort(key=lambda m: (-m.score, m.room.site.name, m.room.name))
     return matches
 
 
-def free_room_ids(rooms: Sequence, slots: Sequence[domain.Slot]) -> list[int]:
+def free_room_ids(
+    rooms: Sequence, slots: Sequence[domain.Slot], tree: room_data.RoomTree
+) -> list[int]:
     """The ids of those ``rooms`` free (open, not closed, not occupied incl. buffers) for every
     slot. A room here is anything with ``id``, ``site_id``, ``capacity``, the two buffer
-    columns and its site's ``timezone`` (a row of ``_candidates``)."""
+    columns and its site's ``timezone`` (``RoomFacts``); ``tree`` is the catalogue's."""
     if not rooms or not slots:
         return [room.id for room in rooms]
     window = domain.Slot(min(s.starts_at for s in slots), max(s.ends_at for s in slots))
-    data = _SiteData({r.site_id for r in rooms}, window)
+    data = _SiteData({r.site_id for r in rooms}, window, tree)
     units = {r.id: data.tree.units(r.id) for r in rooms}
     pad = timedelta(minutes=max(r.buffer_before_minutes + r.buffer_after_minutes for r in rooms))
     busy = _busy_by_unit(sorted({u for us in units.values() for u in us}), slots, pad)
@@ -344,7 +328,7 @@ def room_availability(room: Room, window: domain.Slot) -> RoomAvailability:
     if window.duration > MAX_WINDOW:
         raise InvalidRequest("Ask for at most 62 days at once.", "end")
     zone = ZoneInfo(room.site.timezone)
-    data = _SiteData([room.site_id], window)
+    data = _SiteData([room.site_id], window, room_data.room_tree(room))
     units = data.tree.units(room.id)
     rules = data.rules(room)
     pad = rules.buffer_before + rules.buffer_after
