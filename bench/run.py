@@ -1005,7 +1005,7 @@ def run_suite(
             suite = InProcess(
                 app, gen.DATASETS[plan.profile], label, settings, query_plans.setdefault(dbname, [])
             )
-            rows.extend(suite.run(feeds=plan.feeds, pages=plan.pages, plans=plan.scale == 1))
+            rows.extend(suite.run(feeds=plan.feeds, pages=plan.pages, plans=True))
             if plan.http:
                 rows.extend(
                     http_figures(
