@@ -7,20 +7,24 @@ RRULE+EXDATE+RECURRENCE-ID rendering would have to re-derive all of that and eve
 have to expand it the same way (Indico's "second Monday" feeds disagreed with its bookings).
 One event per date also gives each date its own STATUS, SEQUENCE and LAST-MODIFIED, which is
 what lets a subscribed calendar drop a single cancelled date. The cost is size, bounded by the
-feed window.
+feed window, and with it the time to write the text: the events are written as strings
+(``booking.feeds.writer``) from plain rows, not as icalendar components.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vDuration
+from icalendar.timezone.tzid import is_utc
+from sqlalchemy import Row
 
 from booking.feeds.service import Feed
 from booking.feeds.timezones import vtimezone
-from booking.models import Occurrence, OccurrenceStatus
+from booking.feeds.writer import duration, escape_text, fold, local_time, utc_stamp
+from booking.models import OccurrenceStatus, Site
 
 PRODID = "-//Raumbörse Iserlohn//Raumbörse Calendar Feeds//DE"
 
@@ -68,73 +72,127 @@ ICAL_STATUS = {
 
 def calendar_name(feed: Feed, site_name: str) -> str:
     words = WORDS[feed.lang]
-    if feed.kind == "room" and feed.room is not None:
-        return f"{feed.room.name} – {feed.room.site.name}"
-    if feed.kind == "site" and feed.site is not None:
-        return feed.site.name
+    if feed.kind in ("room", "site", "booking") and feed.label:
+        return feed.label
     if feed.kind == "public":
         name = f"{words['public']} – {site_name}"
         return f"{name} ({feed.district})" if feed.district else name
-    if feed.kind == "booking" and feed.booking is not None:
-        return feed.booking.title
     return f"{words['personal']} – {site_name}"
 
 
-def location(occurrence: Occurrence) -> str:
-    room = occurrence.room
-    site = room.site
-    return ", ".join(p for p in (room.name, site.name, site.address) if p)
+def location(row: Row) -> str:
+    address = Site.address.fget(row)  # the same address the site's pages show
+    return ", ".join(p for p in (row.room_name, row.site_name, address) if p)
 
 
-def _description(feed: Feed, occurrence: Occurrence) -> str:
+def _description(feed: Feed, row: Row) -> str:
     words = WORDS[feed.lang]
-    booking = occurrence.booking
     lines = []
-    if booking.organisation is not None:
-        lines.append(f"{words['organisation']}: {booking.organisation.name}")
+    if row.organisation is not None:
+        lines.append(f"{words['organisation']}: {row.organisation}")
     if feed.detailed:
-        lines.append(f"{words['status']}: {words[occurrence.status.value]}")
-        if occurrence.status_reason:
-            lines.append(f"{words['reason']}: {occurrence.status_reason}")
-    if booking.description:
-        lines.extend(("", booking.description))
+        lines.append(f"{words['status']}: {words[row.status.value]}")
+        if row.status_reason:
+            lines.append(f"{words['reason']}: {row.status_reason}")
+    if row.description:
+        lines.extend(("", row.description))
     return "\n".join(lines).strip()
 
 
-def event_for(feed: Feed, occurrence: Occurrence, *, host: str, base_url: str) -> Event:
-    booking = occurrence.booking
-    zone = ZoneInfo(occurrence.room.site.timezone)
-    changed = max(occurrence.updated_at, booking.updated_at)
-    event = Event()
-    event.add("uid", f"occurrence-{occurrence.id}@{host}")
-    # Without METHOD, DTSTAMP is the time the information last changed (RFC 5545, 3.8.7.2);
-    # taking it from the data keeps unchanged feeds byte-identical.
-    event.add("dtstamp", changed)
-    event.add("last-modified", changed)
-    event.add("created", occurrence.created_at)
-    event.add("sequence", occurrence.sequence)
-    event.add("dtstart", occurrence.starts_at.astimezone(zone))
-    event.add("dtend", occurrence.ends_at.astimezone(zone))
-    event.add("status", ICAL_STATUS[occurrence.status])
-    event.add("transp", "TRANSPARENT" if occurrence.status in _ENDED else "OPAQUE")
-    event.add("location", location(occurrence))
-    if feed.detailed or booking.is_public:
-        event.add("summary", booking.title)
-        description = _description(feed, occurrence)
-        if description:
-            event.add("description", description)
-    else:
-        # Private bookings in public feeds: a busy block, nothing about who or what.
-        event.add("summary", WORDS[feed.lang]["occupied"])
-    if feed.detailed:
-        event.add("url", f"{base_url}/bookings/{booking.id}")
-    else:
-        event.add("url", f"{base_url}/rooms/{occurrence.room_id}")
-    return event
+@lru_cache(maxsize=64)
+def _vtimezone_text(tzid: str, first: date, last: date) -> str:
+    """Few zones, and the span moves at most daily: serialize each with icalendar once."""
+    return vtimezone(tzid, first, last).to_ical().decode()
 
 
-def _span(feed: Feed, rows: Iterable[Occurrence], fallback: date) -> tuple[date, date]:
-    days = [o.starts_at.date() for o in rows] + [o.ends_at.date() for o in rows]
+@lru_cache(maxsize=64)
+def _zone(tzid: str) -> tuple[ZoneInfo, str, str]:
+    """The zone, and how DTSTART/DTEND name it: ``;TZID=<zone>``, or a ``Z`` suffix for UTC."""
+    zone = ZoneInfo(tzid)
+    return (zone, "", "Z") if is_utc(zone) else (zone, f";TZID={tzid}", "")
+
+
+class _Events:
+    """Writes the VEVENT of each row.
+
+    Most of an event is the same for every date of a booking in one room with one status (its
+    summary, description, location, status and link); that text is escaped and folded once per
+    such group, and only the times, UID and sequence are written per row. Along the way it notes
+    what the VTIMEZONEs need: the zones used and the first and last instant.
+    """
+
+    def __init__(self, feed: Feed, *, host: str, base_url: str) -> None:
+        self.feed = feed
+        self.uid_suffix = escape_text(f"@{host}")
+        self.base_url = base_url
+        self.busy = fold(f"SUMMARY:{escape_text(WORDS[feed.lang]['occupied'])}")
+        self.groups: dict[tuple, tuple] = {}
+        self.zones = {feed.timezone}
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+
+    def _group(self, row: Row) -> tuple:
+        feed = self.feed
+        zone, tzid, utc = _zone(row.timezone)
+        self.zones.add(row.timezone)
+        if feed.detailed or row.is_public:
+            summary = fold(f"SUMMARY:{escape_text(row.title)}")
+            text = _description(feed, row)
+            description = fold(f"DESCRIPTION:{escape_text(text)}") if text else ""
+        else:
+            # Private bookings in public feeds: a busy block, nothing about who or what.
+            summary, description = self.busy, ""
+        if feed.detailed:
+            url = f"{self.base_url}/bookings/{row.booking_id}"
+        else:
+            url = f"{self.base_url}/rooms/{row.room_id}"
+        transparency = "TRANSPARENT" if row.status in _ENDED else "OPAQUE"
+        tail = "".join(
+            (
+                fold(f"LOCATION:{escape_text(location(row))}"),
+                f"STATUS:{ICAL_STATUS[row.status]}\r\n",
+                f"TRANSP:{transparency}\r\n",
+                fold(f"URL:{url}"),
+                "END:VEVENT\r\n",
+            )
+        )
+        return zone, f"DTSTART{tzid}:", f"DTEND{tzid}:", utc, summary, description, tail
+
+    def event(self, row: Row) -> str:
+        key = (row.booking_id, row.room_id, row.status, row.status_reason)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = self._group(row)
+        zone, dtstart, dtend, utc, summary, description, tail = group
+        if self.first is None or row.starts_at < self.first:
+            self.first = row.starts_at
+        if self.last is None or row.ends_at > self.last:
+            self.last = row.ends_at
+        # Without METHOD, DTSTAMP is the time the information last changed (RFC 5545, 3.8.7.2);
+        # taking it from the data keeps unchanged feeds byte-identical.
+        changed = utc_stamp(row.changed)
+        # Properties in the order icalendar wrote them, so the text did not change with the
+        # writer.
+        return "".join(
+            (
+                "BEGIN:VEVENT\r\n",
+                summary,
+                fold(dtstart + local_time(row.starts_at.astimezone(zone)) + utc),
+                fold(dtend + local_time(row.ends_at.astimezone(zone)) + utc),
+                f"DTSTAMP:{changed}\r\n",
+                fold(f"UID:occurrence-{row.id}{self.uid_suffix}"),
+                f"SEQUENCE:{row.sequence}\r\n",
+                f"CREATED:{utc_stamp(row.created_at)}\r\n",
+                description,
+                f"LAST-MODIFIED:{changed}\r\n",
+                tail,
+            )
+        )
+
+
+def _span(feed: Feed, events: _Events, fallback: date) -> tuple[date, date]:
+    """The UTC days the VTIMEZONEs must cover: the events and the window, a day more each side."""
+    days = [moment.date() for moment in (events.first, events.last) if moment is not None]
     if feed.window is not None:
         days += [feed.window.start.date(), feed.window.end.date()]
     if not days:
@@ -144,7 +202,7 @@ def _span(feed: Feed, rows: Iterable[Occurrence], fallback: date) -> tuple[date,
 
 def build(
     feed: Feed,
-    rows: list[Occurrence],
+    rows: Iterable[Row],
     *,
     host: str,
     base_url: str,
@@ -152,22 +210,28 @@ def build(
     ttl_seconds: int,
     today: date,
 ) -> bytes:
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    name = calendar_name(feed, site_name)
-    calendar.add("name", name)
-    calendar.add("x-wr-calname", name)
-    calendar.add("x-wr-timezone", feed.timezone)
-    ttl = timedelta(seconds=ttl_seconds)
-    # Both as RFC 5545 durations ("PT1H"); a plain timedelta would be written as "1:00:00".
-    calendar.add("refresh-interval", vDuration(ttl), parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", vDuration(ttl))
-    first, last = _span(feed, rows, today)
-    zones = sorted({feed.timezone} | {o.room.site.timezone for o in rows})
-    for tzid in zones:
-        calendar.add_component(vtimezone(tzid, first, last))
-    for occurrence in rows:
-        calendar.add_component(event_for(feed, occurrence, host=host, base_url=base_url))
-    return calendar.to_ical()
+    """The feed's document from its rows (``service.event_rows``), in their order.
+
+    The rows are read once, as they come: a feed's rows are not all held at once, so a large
+    feed leaves little behind for the garbage collector to walk.
+    """
+    events = _Events(feed, host=host, base_url=base_url)
+    body = [events.event(row) for row in rows]
+    name = escape_text(calendar_name(feed, site_name))
+    ttl = duration(timedelta(seconds=ttl_seconds))
+    # Header properties in the order icalendar wrote them. Both TTLs as RFC 5545 durations
+    # ("PT1H"), which is what clients parse.
+    head = [
+        "BEGIN:VCALENDAR\r\n",
+        "VERSION:2.0\r\n",
+        fold(f"PRODID:{escape_text(PRODID)}"),
+        "CALSCALE:GREGORIAN\r\n",
+        fold(f"NAME:{name}"),
+        fold(f"X-WR-CALNAME:{name}"),
+        f"REFRESH-INTERVAL;VALUE=DURATION:{ttl}\r\n",
+        f"X-PUBLISHED-TTL:{ttl}\r\n",
+        fold(f"X-WR-TIMEZONE:{escape_text(feed.timezone)}"),
+    ]
+    first, last = _span(feed, events, today)
+    head += [_vtimezone_text(tzid, first, last) for tzid in sorted(events.zones)]
+    return "".join((*head, *body, "END:VCALENDAR\r\n")).encode()

@@ -14,10 +14,12 @@ response's ``Last-Modified``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from booking.models import (
     Booking,
@@ -148,8 +150,13 @@ def install_change_tracking() -> None:
     event.listen(Session, "after_soft_rollback", _forget)
 
 
-def watermark(session: Session, scopes: set[str]) -> datetime | None:
-    """The latest change in any of the scopes (None: nothing recorded yet)."""
-    return session.scalar(
-        select(func.max(FeedChange.changed_at)).where(FeedChange.scope.in_(scopes))
+def latest_change(scopes: Iterable[str] | BindParameter):
+    """The latest change in any of the scopes, as a scalar subquery (NULL: nothing recorded).
+
+    ``scopes`` may be an expanding bound parameter, for statements built once and reused.
+    """
+    return (
+        select(func.max(FeedChange.changed_at))
+        .where(FeedChange.scope.in_(scopes))
+        .scalar_subquery()
     )

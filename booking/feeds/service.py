@@ -1,29 +1,39 @@
 """What each feed contains, who may read it, and its HTTP validators.
 
-A feed is described by a ``Feed``: the SQL conditions that select its occurrence rows, the
-watermark scopes whose changes affect it (see ``booking.feeds.changes``) and whether it shows
-full details. The validators (``ETag``, ``Last-Modified``) come from one aggregate query and
-one watermark query, so a poller's conditional request is answered without loading any rows.
+A feed is described by a ``Feed``: which occurrence rows it shows (a ``Selection`` and the
+values bound to it), the watermark scopes whose changes affect it (see
+``booking.feeds.changes``) and whether it shows full details. The validators (``ETag``,
+``Last-Modified``) come from one statement (aggregates over the rows and the scopes'
+watermark), so a poller's conditional request is answered without loading any rows; a room
+feed's conditional request costs two queries in all.
+
+Which rows a kind of feed shows is a ``Selection``: conditions written with bound parameters,
+whose two statements (the aggregate and the rows for the text) are built once per process. A
+request only binds its values (``Feed.values``): building and hashing the statements anew cost
+a poll about as much time as running them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import Column, Row, Select, and_, bindparam, case, delete, func, or_, select
+from sqlalchemy.sql import visitors
 
 from booking.extensions import db
-from booking.feeds.changes import ALL_BOOKINGS, EVERYTHING, PUBLIC, ceil_second, watermark
+from booking.feeds.changes import ALL_BOOKINGS, EVERYTHING, PUBLIC, ceil_second, latest_change
 from booking.models import (
     Booking,
     FeedToken,
     Occurrence,
     OccurrenceStatus,
+    Organisation,
     Room,
     Site,
     User,
@@ -31,8 +41,8 @@ from booking.models import (
 )
 from booking.services import permissions
 from booking.services.bookings import get_booking
+from booking.services.catalogue import RoomTree
 from booking.services.errors import InvalidRequest, NotFound, NotPermitted
-from booking.services.rooms import RoomTree
 
 # Bump when the generated text changes shape, so pollers fetch the new form after a deploy.
 FORMAT_VERSION = 1
@@ -61,15 +71,162 @@ class Window:
         today = datetime.combine(now.astimezone(UTC).date(), time(), UTC)
         return cls(today - timedelta(days=days_back), today + timedelta(days=days_ahead + 1))
 
-    def condition(self) -> ColumnElement[bool]:
-        return and_(Occurrence.ends_at > self.start, Occurrence.starts_at < self.end)
+    def values(self) -> dict[str, datetime]:
+        return {"window_start": self.start, "window_end": self.end}
+
+
+class Selection:
+    """Which occurrence rows a kind of feed shows, and its statements, built on first use."""
+
+    def __init__(self, *conditions: Any) -> None:
+        self.conditions = conditions
+
+    @cached_property
+    def aggregate(self) -> Select:
+        """The validators' inputs in one statement (bind ``scopes`` besides the feed's values).
+
+        The rows are aggregated per booking first, so each booking's ``updated_at`` is looked up
+        once by primary key instead of joining the booking table to every row, and the scopes'
+        watermark comes along as a scalar subquery.
+        """
+        per_booking = (
+            _joined(
+                select(
+                    Occurrence.booking_id,
+                    func.count(Occurrence.id).label("rows"),
+                    func.max(Occurrence.id).label("max_id"),
+                    func.max(Occurrence.updated_at).label("changed"),
+                ),
+                self.conditions,
+            )
+            .where(*self.conditions)
+            .group_by(Occurrence.booking_id)
+            .subquery()
+        )
+        booking_changed = (
+            select(Booking.updated_at)
+            .where(Booking.id == per_booking.c.booking_id)
+            .scalar_subquery()
+        )
+        return select(
+            func.coalesce(func.sum(per_booking.c.rows), 0),
+            func.max(per_booking.c.max_id),
+            func.max(per_booking.c.changed),
+            func.max(booking_changed),
+            latest_change(bindparam("scopes", expanding=True)),
+        )
+
+    @cached_property
+    def rows(self) -> Select:
+        """What the VEVENTs show, as plain columns in feed order."""
+        return (
+            _joined(
+                select(
+                    Occurrence.id,
+                    Occurrence.room_id,
+                    Occurrence.starts_at,
+                    Occurrence.ends_at,
+                    Occurrence.status,
+                    Occurrence.status_reason,
+                    Occurrence.sequence,
+                    Occurrence.created_at,
+                    # When the date or its booking last changed (one datetime less to convert).
+                    case(
+                        (Occurrence.updated_at > Booking.updated_at, Occurrence.updated_at),
+                        else_=Booking.updated_at,
+                    ).label("changed"),
+                    Booking.id.label("booking_id"),
+                    Booking.title,
+                    Booking.description,
+                    Booking.is_public,
+                    Organisation.name.label("organisation"),
+                    Room.name.label("room_name"),
+                    Site.name.label("site_name"),
+                    Site.street,
+                    Site.postcode,
+                    Site.city,
+                    Site.timezone,
+                ),
+                self.conditions,
+                everything=True,
+            )
+            .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
+            .where(*self.conditions)
+            .order_by(Occurrence.starts_at, Occurrence.id)
+        )
+
+
+def _tables(conditions: tuple[Any, ...]) -> set:
+    return {
+        element.table
+        for condition in conditions
+        for element in visitors.iterate(condition)
+        if isinstance(element, Column)
+    }
+
+
+def _joined(statement: Select, conditions: tuple[Any, ...], *, everything: bool = False) -> Select:
+    """Join from occurrence only what the conditions (or, with ``everything``, the text) need.
+
+    Every occurrence has its booking, room and site (non-null foreign keys), so leaving a join
+    out never changes which rows match; it spares the aggregate a join with the whole booking
+    table when only occurrence columns are filtered on (room feeds).
+    """
+    tables = {Booking.__table__, Room.__table__, Site.__table__} if everything else set()
+    tables |= _tables(conditions)
+    statement = statement.select_from(Occurrence)
+    if Booking.__table__ in tables:
+        statement = statement.join(Booking, Booking.id == Occurrence.booking_id)
+    if Room.__table__ in tables or Site.__table__ in tables:
+        statement = statement.join(Room, Room.id == Occurrence.room_id)
+    if Site.__table__ in tables:
+        statement = statement.join(Site, Site.id == Room.site_id)
+    return statement
+
+
+_APPROVED = Occurrence.status == OccurrenceStatus.APPROVED
+_IN_WINDOW = (
+    Occurrence.ends_at > bindparam("window_start"),
+    Occurrence.starts_at < bindparam("window_end"),
+)
+_PUBLIC = (
+    Booking.is_public.is_(True),
+    _APPROVED,
+    Room.active.is_(True),
+    Site.active.is_(True),
+    *_IN_WINDOW,
+)
+# Personal feeds: open dates, and cancelled or declined ones for a while (so calendars drop them).
+_CURRENT = or_(
+    Occurrence.status.in_((OccurrenceStatus.PENDING, OccurrenceStatus.APPROVED)),
+    and_(Occurrence.status.in_(ENDED), Occurrence.updated_at >= bindparam("ended_since")),
+)
+
+ROOMS = Selection(
+    Occurrence.room_id.in_(bindparam("room_ids", expanding=True)), _APPROVED, *_IN_WINDOW
+)
+SITE = Selection(Room.site_id == bindparam("site_id"), _APPROVED, *_IN_WINDOW)
+PUBLIC_OFFERS = Selection(*_PUBLIC)
+PUBLIC_OFFERS_IN_DISTRICT = Selection(*_PUBLIC, func.lower(Site.district) == bindparam("district"))
+USER = Selection(
+    or_(
+        Booking.requested_by_id == bindparam("user_id"),
+        Booking.organisation_id.in_(bindparam("organisation_ids", expanding=True)),
+        Room.site_id.in_(bindparam("site_ids", expanding=True)),
+    ),
+    _CURRENT,
+    *_IN_WINDOW,
+)
+EVERY_BOOKING = Selection(_CURRENT, *_IN_WINDOW)  # administrators manage every site
+ONE_BOOKING = Selection(Occurrence.booking_id == bindparam("booking_id"))
 
 
 @dataclass
 class Feed:
     kind: str
     lang: str
-    conditions: list[Any]
+    selection: Selection
+    values: dict[str, Any]
     scopes: set[str]
     detailed: bool
     timezone: str
@@ -77,12 +234,12 @@ class Feed:
     window: Window | None = None
     # Whole days whose start may change what the feed shows (the window, the cancelled cutoff).
     day_start: datetime | None = None
-    room: Room | None = None
-    site: Site | None = None
     booking: Booking | None = None
     user: User | None = None
     district: str = ""
     token_id: int | None = None
+    # What the calendar is named after: "room – site", the site, the booking's title.
+    label: str = ""
     extra: dict = field(default_factory=dict)
 
 
@@ -111,30 +268,46 @@ def _config_window(config) -> tuple[Window, datetime]:
     return window, window.start + timedelta(days=config["FEED_DAYS_BACK"])
 
 
+# The room, its site and the site's room tree in one round trip: a room feed's first query.
+_SITE_ROOMS = (
+    select(
+        Room.id,
+        Room.parent_id,
+        Room.name,
+        Room.active,
+        Site.id.label("site_id"),
+        Site.name.label("site_name"),
+        Site.active.label("site_active"),
+        Site.timezone,
+    )
+    .join(Site, Site.id == Room.site_id)
+    .where(
+        Room.site_id
+        == select(Room.site_id).where(Room.id == bindparam("room_id")).scalar_subquery()
+    )
+)
+
+
 def room_feed(room_id: int, lang: str, config) -> Feed:
-    room = db.session.get(Room, room_id)
-    if room is None or not room.active or not room.site.active:
+    rooms = db.session.execute(_SITE_ROOMS, {"room_id": room_id}).all()
+    room = next((r for r in rooms if r.id == room_id), None)
+    if room is None or not room.active or not room.site_active:
         raise NotFound("There is no such calendar.")
-    tree = RoomTree.for_site(room.site_id)
     # Booking a part blocks the whole and the whole blocks its parts: show all of them.
-    related = {room.id, *tree.descendants(room.id), *tree.ancestors(room.id)}
+    related = set(RoomTree({r.id: r.parent_id for r in rooms}).related(room.id))
     window, today = _config_window(config)
     return Feed(
         kind="room",
         lang=lang,
-        conditions=[
-            Occurrence.room_id.in_(sorted(related)),
-            Occurrence.status == OccurrenceStatus.APPROVED,
-            window.condition(),
-        ],
+        selection=ROOMS,
+        values={"room_ids": sorted(related), **window.values()},
         scopes={EVERYTHING, f"site:{room.site_id}"},
         detailed=False,
-        timezone=room.site.timezone,
+        timezone=room.timezone,
         params=(room.id, tuple(sorted(related))),
         window=window,
         day_start=today,
-        room=room,
-        site=room.site,
+        label=f"{room.name} – {room.site_name}",
     )
 
 
@@ -146,18 +319,15 @@ def site_feed(site_id: int, lang: str, config) -> Feed:
     return Feed(
         kind="site",
         lang=lang,
-        conditions=[
-            Room.site_id == site.id,
-            Occurrence.status == OccurrenceStatus.APPROVED,
-            window.condition(),
-        ],
+        selection=SITE,
+        values={"site_id": site.id, **window.values()},
         scopes={EVERYTHING, f"site:{site.id}"},
         detailed=False,
         timezone=site.timezone,
         params=(site.id,),
         window=window,
         day_start=today,
-        site=site,
+        label=site.name,
     )
 
 
@@ -169,19 +339,11 @@ def public_feed(district: str | None, lang: str, config) -> Feed:
         )
     window, today = _config_window(config)
     upcoming = Window(today, window.end)
-    conditions = [
-        Booking.is_public.is_(True),
-        Occurrence.status == OccurrenceStatus.APPROVED,
-        Room.active.is_(True),
-        Site.active.is_(True),
-        upcoming.condition(),
-    ]
-    if district:
-        conditions.append(func.lower(Site.district) == district.lower())
     return Feed(
         kind="public",
         lang=lang,
-        conditions=conditions,
+        selection=PUBLIC_OFFERS_IN_DISTRICT if district else PUBLIC_OFFERS,
+        values={"district": district.lower(), **upcoming.values()},
         scopes={EVERYTHING, PUBLIC},
         detailed=False,
         timezone=config["BOOKING_TIMEZONE"],
@@ -213,26 +375,21 @@ def personal_feed(token: str, lang: str | None, config) -> Feed:
     window, today = _config_window(config)
     cutoff = today - timedelta(days=CANCELLED_DAYS)
     scopes = {EVERYTHING, f"user:{user.id}"} | {f"org:{o}" for o in organisation_ids}
-    mine = [Booking.requested_by_id == user.id]
-    if organisation_ids:
-        mine.append(Booking.organisation_id.in_(organisation_ids))
     if managed is None:  # an administrator manages every site
-        mine = [Occurrence.id.is_not(None)]
         scopes.add(ALL_BOOKINGS)
-    elif managed:
-        mine.append(Room.site_id.in_(sorted(managed)))
+    else:
         scopes |= {f"site:{s}" for s in managed}
     return Feed(
         kind="personal",
         lang=check_lang(lang, user.language if user.language in LANGUAGES else "de"),
-        conditions=[
-            or_(*mine),
-            or_(
-                Occurrence.status.in_((OccurrenceStatus.PENDING, OccurrenceStatus.APPROVED)),
-                and_(Occurrence.status.in_(ENDED), Occurrence.updated_at >= cutoff),
-            ),
-            window.condition(),
-        ],
+        selection=EVERY_BOOKING if managed is None else USER,
+        values={
+            "user_id": user.id,
+            "organisation_ids": organisation_ids,
+            "site_ids": sorted(managed or ()),
+            "ended_since": cutoff,
+            **window.values(),
+        },
         scopes=scopes,
         detailed=True,
         timezone=config["BOOKING_TIMEZONE"],
@@ -255,18 +412,16 @@ def booking_feed(user, booking_id: int, lang: str | None) -> Feed:
     return Feed(
         kind="booking",
         lang=check_lang(lang, default if default in LANGUAGES else "de"),
-        conditions=[Occurrence.booking_id == booking.id],
+        selection=ONE_BOOKING,
+        values={"booking_id": booking.id},
         scopes={EVERYTHING, f"booking:{booking.id}"},
         detailed=True,
         timezone=booking.room.site.timezone,
         params=(booking.id,),
         booking=booking,
         user=user,
+        label=booking.title,
     )
-
-
-def _joined(statement):
-    return statement.join(Occurrence.booking).join(Occurrence.room).join(Room.site)
 
 
 def validators(feed: Feed, settings: tuple = ()) -> Validators:
@@ -274,17 +429,10 @@ def validators(feed: Feed, settings: tuple = ()) -> Validators:
 
     ``settings`` are the configuration values that shape the text (base URL, TTL, names).
     """
-    count, max_id, occurrence_changed, booking_changed = db.session.execute(
-        _joined(
-            select(
-                func.count(Occurrence.id),
-                func.max(Occurrence.id),
-                func.max(Occurrence.updated_at),
-                func.max(Booking.updated_at),
-            ).select_from(Occurrence)
-        ).where(*feed.conditions)
+    count, max_id, occurrence_changed, booking_changed, marked = db.session.execute(
+        feed.selection.aggregate, {**feed.values, "scopes": sorted(feed.scopes)}
     ).one()
-    marked = watermark(db.session, feed.scopes)
+    count = int(count)  # sum() is numeric on PostgreSQL; the ETag hashes the integer
     moments = [m for m in (marked, occurrence_changed, booking_changed, feed.day_start) if m]
     last = ceil_second(max(moments)) if moments else datetime(2000, 1, 1, tzinfo=UTC)
     parts = (
@@ -306,17 +454,12 @@ def validators(feed: Feed, settings: tuple = ()) -> Validators:
     return Validators(etag=digest, last_modified=last)
 
 
-def occurrences(feed: Feed) -> list[Occurrence]:
-    statement = (
-        _joined(select(Occurrence))
-        .where(*feed.conditions)
-        .options(
-            contains_eager(Occurrence.booking).joinedload(Booking.organisation),
-            contains_eager(Occurrence.room).contains_eager(Room.site),
-        )
-        .order_by(Occurrence.starts_at, Occurrence.id)
-    )
-    return list(db.session.scalars(statement).unique())
+def event_rows(feed: Feed) -> Iterable[Row]:
+    """What the VEVENTs show, as plain rows in feed order (one Core select, no ORM objects).
+
+    A result to iterate once, so rows can be written as they arrive.
+    """
+    return db.session.connection().execute(feed.selection.rows, feed.values)
 
 
 def _require_login(user) -> User:

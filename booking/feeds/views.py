@@ -44,7 +44,7 @@ def _answer(feed: Feed, *, cache_control: str, filename: str) -> Response:
     else:
         body = calendar.build(
             feed,
-            service.occurrences(feed),
+            service.event_rows(feed),
             host=_host(),
             base_url=_base_url(),
             site_name=config["BOOKING_SITE_NAME"],

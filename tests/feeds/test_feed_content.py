@@ -10,7 +10,7 @@ import pytest
 import recurring_ical_events
 
 from booking.domain import Frequency, Recurrence
-from booking.models import Occurrence, OccurrenceStatus
+from booking.models import Booking, Occurrence, OccurrenceStatus
 from booking.services import bookings as services
 from feeds.readers import BOOKED_AT, all_readers, icalendar_events
 
@@ -246,6 +246,65 @@ def test_private_bookings_are_anonymous_busy_blocks_in_public_feeds(
     text = client.get(f"/ical/feed/{_token(client, member)}.ics").data.decode().replace("\r\n ", "")
     assert "Geheimes Vorstandstreffen" in text and "Kassenprüfung" in text
     assert f"/bookings/{secret.id}" in text
+
+
+def test_private_dates_are_busy_blocks_and_public_ones_show_their_details(
+    client, db, place, make_booking
+):
+    """Event by event: what a public feed shows of a private and of a public booking."""
+    _site, room, organisation, member, _manager = place
+    private = make_booking(
+        member,
+        room,
+        datetime(2027, 5, 6, 18, 0),
+        now=BOOKED_AT,
+        title="Vorstandssitzung",
+        description="Kasse prüfen",
+        organisation_id=organisation.id,
+    )
+    public = make_booking(
+        member,
+        room,
+        datetime(2027, 5, 7, 18, 0),
+        now=BOOKED_AT,
+        title="Offener Spieleabend",
+        description="Alle willkommen",
+        is_public=True,
+        organisation_id=organisation.id,
+    )
+    hidden_uid = f"occurrence-{private.occurrences[0].id}@raumboerse.test"
+    shown_uid = f"occurrence-{public.occurrences[0].id}@raumboerse.test"
+    url = f"/ical/rooms/{room.id}.ics"
+    words = (("de", "Belegt", "Veranstalter"), ("en", "Occupied", "Organiser"))
+    for lang, busy, organiser in words:
+        body = client.get(f"{url}?lang={lang}").data
+        events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
+        hidden, shown = events[hidden_uid], events[shown_uid]
+        assert str(hidden["SUMMARY"]) == busy
+        assert "DESCRIPTION" not in hidden
+        assert str(hidden["URL"]) == f"http://raumboerse.test/rooms/{room.id}"
+        assert str(hidden["LOCATION"]) == str(shown["LOCATION"])
+        assert str(shown["SUMMARY"]) == "Offener Spieleabend"
+        assert str(shown["DESCRIPTION"]) == f"{organiser}: TuS Iserlohn\n\nAlle willkommen"
+        assert all_readers(body)[hidden_uid]["summary"] == busy
+
+    # The member's own feed shows both in full, with their status and a link to the booking.
+    body = client.get(f"/ical/feed/{_token(client, member)}.ics").data
+    events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
+    assert str(events[hidden_uid]["SUMMARY"]) == "Vorstandssitzung"
+    assert str(events[hidden_uid]["DESCRIPTION"]) == (
+        "Veranstalter: TuS Iserlohn\nStatus: bestätigt\n\nKasse prüfen"
+    )
+    assert str(events[hidden_uid]["URL"]) == f"http://raumboerse.test/bookings/{private.id}"
+
+    # Made public, the booking shows its title in the room feed at the next request.
+    before = client.get(url)
+    db.session.get(Booking, private.id).is_public = True
+    db.session.commit()
+    after = client.get(url)
+    assert after.headers["ETag"] != before.headers["ETag"]
+    summaries = {uid: e["summary"] for uid, e in all_readers(after.data).items()}
+    assert summaries[hidden_uid] == "Vorstandssitzung"
 
 
 def test_public_feed_lists_upcoming_public_offers_by_district(

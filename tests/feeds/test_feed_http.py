@@ -120,7 +120,7 @@ def test_if_none_match_answers_304_without_building_the_calendar(
         raise AssertionError("the calendar was built for a conditional request")
 
     monkeypatch.setattr(feed_calendar, "build", forbidden)
-    monkeypatch.setattr(service, "occurrences", forbidden)
+    monkeypatch.setattr(service, "event_rows", forbidden)
     for kind, url in _urls(scene).items():
         response = client.get(url, headers={"If-None-Match": etags[kind]})
         assert response.status_code == 304, kind
