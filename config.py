@@ -95,6 +95,8 @@ class Config:
         self.FEED_TTL_SECONDS = _int("FEED_TTL_SECONDS", 3600)
         self.FEED_DAYS_BACK = _int("FEED_DAYS_BACK", 90)
         self.FEED_DAYS_AHEAD = _int("FEED_DAYS_AHEAD", 548)
+        # Rendered feed bodies kept per process, keyed by ETag (0 turns the cache off).
+        self.FEED_CACHE_BYTES = _int("FEED_CACHE_BYTES", 32 * 1024 * 1024)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -8,7 +8,8 @@ have to expand it the same way (Indico's "second Monday" feeds disagreed with it
 One event per date also gives each date its own STATUS, SEQUENCE and LAST-MODIFIED, which is
 what lets a subscribed calendar drop a single cancelled date. The cost is size, bounded by the
 feed window, and with it the time to write the text: the events are written as strings
-(``booking.feeds.writer``) from plain rows, not as icalendar components.
+(``booking.feeds.writer``) from plain rows, not as icalendar components, and a rendered body is
+kept per ETag (``booking.feeds.cache``).
 """
 
 from __future__ import annotations

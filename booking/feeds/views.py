@@ -1,4 +1,5 @@
-"""Feed endpoints: thin wrappers that answer conditional requests before building anything."""
+"""Feed endpoints: thin wrappers that answer conditional requests before building anything,
+and send a body this process rendered before for the same ETag without building it again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask import Response, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from booking.extensions import db
-from booking.feeds import bp, calendar, service
+from booking.feeds import bp, cache, calendar, service
 from booking.feeds.service import Feed
 from booking.models import utcnow
 
@@ -42,15 +43,18 @@ def _answer(feed: Feed, *, cache_control: str, filename: str) -> Response:
     if _not_modified(validators):
         response = Response(status=304)
     else:
-        body = calendar.build(
-            feed,
-            service.event_rows(feed),
-            host=_host(),
-            base_url=_base_url(),
-            site_name=config["BOOKING_SITE_NAME"],
-            ttl_seconds=config["FEED_TTL_SECONDS"],
-            today=service.clock().date(),
-        )
+        body = cache.get(validators.etag)
+        if body is None:
+            body = calendar.build(
+                feed,
+                service.event_rows(feed),
+                host=_host(),
+                base_url=_base_url(),
+                site_name=config["BOOKING_SITE_NAME"],
+                ttl_seconds=config["FEED_TTL_SECONDS"],
+                today=service.clock().date(),
+            )
+            cache.put(validators.etag, body)
         response = Response(body, content_type=CONTENT_TYPE)
         response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.set_etag(validators.etag)

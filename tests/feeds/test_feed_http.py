@@ -320,3 +320,87 @@ def test_the_token_never_reaches_the_error_log(client, scene, caplog, monkeypatc
     assert response.status_code == 500
     assert "Unhandled error on GET /ical/feed/***.ics" in caplog.text
     assert scene["token"] not in caplog.text
+
+
+def _count_builds(monkeypatch) -> list[int]:
+    built: list[int] = []
+    build = feed_calendar.build
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(feed_calendar, "build", counting)
+    return built
+
+
+def test_a_poll_without_validators_gets_the_same_bytes_without_rebuilding(
+    client, scene, monkeypatch
+):
+    """Google Calendar polls without If-None-Match: the body this process rendered is resent."""
+    url = _urls(scene)["room"]
+    first = client.get(url)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the calendar was built again although nothing changed")
+
+    monkeypatch.setattr(feed_calendar, "build", forbidden)
+    monkeypatch.setattr(service, "event_rows", forbidden)
+    second = client.get(url)
+    assert second.status_code == 200
+    assert second.data == first.data
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert second.headers["Content-Type"] == "text/calendar; charset=utf-8"
+
+
+def test_a_change_gives_a_new_etag_and_a_new_body(client, db, scene, login_as):
+    login_as(scene["member"])
+    urls = _urls(scene)
+    before = {kind: client.get(url) for kind, url in urls.items()}
+    booking = db.session.get(Booking, scene["first"].id)
+    booking.title = "Lesung mit Musik"
+    db.session.commit()
+    for kind, url in urls.items():
+        after = client.get(url)
+        assert after.headers["ETag"] != before[kind].headers["ETag"], kind
+        summaries = {e["summary"] for e in all_readers(after.data).values()}
+        assert "Lesung mit Musik" in summaries, kind
+        assert "Lesung" not in summaries, kind
+
+
+def test_with_feed_cache_bytes_0_every_request_builds_the_calendar(app, client, scene, monkeypatch):
+    monkeypatch.setitem(app.config, "FEED_CACHE_BYTES", 0)
+    built = _count_builds(monkeypatch)
+    url = _urls(scene)["site"]
+    first, second = client.get(url), client.get(url)
+    assert len(built) == 2
+    assert first.data == second.data  # and an unchanged feed is byte-identical anyway
+
+
+def test_the_cache_keeps_at_most_feed_cache_bytes_and_drops_the_least_recently_used(
+    app, client, scene, monkeypatch
+):
+    from booking.feeds import cache
+
+    urls = [_urls(scene)[kind] for kind in ("room", "site", "public")]
+    sizes = [len(client.get(url).data) for url in urls]
+    room, site, public = urls
+    # Room for any two of the three bodies, not for all three.
+    monkeypatch.setitem(app.config, "FEED_CACHE_BYTES", sum(sizes) - 1)
+    cache.clear()
+    built = _count_builds(monkeypatch)
+    for url in (room, site, room):  # the site feed is now the least recently used
+        client.get(url)
+    assert len(built) == 2
+    client.get(public)  # makes way: the site feed's body goes
+    assert len(built) == 3
+    client.get(room)
+    assert len(built) == 3
+    client.get(site)
+    assert len(built) == 4
+    # A body larger than the whole cache is sent but not kept.
+    monkeypatch.setitem(app.config, "FEED_CACHE_BYTES", min(sizes) - 1)
+    cache.clear()
+    first, second = client.get(room), client.get(room)
+    assert len(built) == 6
+    assert first.data == second.data
