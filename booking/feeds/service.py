@@ -81,14 +81,31 @@ class Selection:
     def __init__(self, *conditions: Any) -> None:
         self.conditions = conditions
 
-    @cached_property
-    def aggregate(self) -> Select:
-        """The validators' inputs in one statement (bind ``scopes`` besides the feed's values).
+    def aggregate(self, dialect: str) -> Select:
+        """The validators' inputs and the scopes' watermark in one statement (bind ``scopes``
+        besides the feed's values), in the shape that is cheaper on the database at hand."""
+        return self.aggregate_per_booking if dialect == "postgresql" else self.aggregate_per_row
 
-        The rows are aggregated per booking first, so each booking's ``updated_at`` is looked up
-        once by primary key instead of joining the booking table to every row, and the scopes'
-        watermark comes along as a scalar subquery.
-        """
+    @cached_property
+    def aggregate_per_row(self) -> Select:
+        """Each row joined to its booking: SQLite finds a booking by its key, which costs less
+        than sorting the rows for a GROUP BY."""
+        return _joined(
+            select(
+                func.count(Occurrence.id),
+                func.max(Occurrence.id),
+                func.max(Occurrence.updated_at),
+                func.max(Booking.updated_at),
+                latest_change(bindparam("scopes", expanding=True)),
+            ),
+            self.conditions,
+            Booking,
+        ).where(*self.conditions)
+
+    @cached_property
+    def aggregate_per_booking(self) -> Select:
+        """The rows aggregated per booking first, then each booking looked up by its key:
+        PostgreSQL would otherwise hash the whole booking table to join it to the rows."""
         per_booking = (
             _joined(
                 select(
@@ -148,7 +165,9 @@ class Selection:
                     Site.timezone,
                 ),
                 self.conditions,
-                everything=True,
+                Booking,
+                Room,
+                Site,
             )
             .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
             .where(*self.conditions)
@@ -165,15 +184,14 @@ def _tables(conditions: tuple[Any, ...]) -> set:
     }
 
 
-def _joined(statement: Select, conditions: tuple[Any, ...], *, everything: bool = False) -> Select:
-    """Join from occurrence only what the conditions (or, with ``everything``, the text) need.
+def _joined(statement: Select, conditions: tuple[Any, ...], *needed: type) -> Select:
+    """Join from occurrence only what the conditions and the ``needed`` models refer to.
 
     Every occurrence has its booking, room and site (non-null foreign keys), so leaving a join
-    out never changes which rows match; it spares the aggregate a join with the whole booking
-    table when only occurrence columns are filtered on (room feeds).
+    out never changes which rows match; it spares the aggregate of a room feed, which filters on
+    occurrence columns only, the joins with room and site.
     """
-    tables = {Booking.__table__, Room.__table__, Site.__table__} if everything else set()
-    tables |= _tables(conditions)
+    tables = _tables(conditions) | {model.__table__ for model in needed}
     statement = statement.select_from(Occurrence)
     if Booking.__table__ in tables:
         statement = statement.join(Booking, Booking.id == Occurrence.booking_id)
@@ -289,7 +307,8 @@ _SITE_ROOMS = (
 
 
 def room_feed(room_id: int, lang: str, config) -> Feed:
-    rooms = db.session.execute(_SITE_ROOMS, {"room_id": room_id}).all()
+    # Plain rows through the session's connection: the ORM's result layer has nothing to add.
+    rooms = db.session.connection().execute(_SITE_ROOMS, {"room_id": room_id}).all()
     room = next((r for r in rooms if r.id == room_id), None)
     if room is None or not room.active or not room.site_active:
         raise NotFound("There is no such calendar.")
@@ -429,8 +448,10 @@ def validators(feed: Feed, settings: tuple = ()) -> Validators:
 
     ``settings`` are the configuration values that shape the text (base URL, TTL, names).
     """
-    count, max_id, occurrence_changed, booking_changed, marked = db.session.execute(
-        feed.selection.aggregate, {**feed.values, "scopes": sorted(feed.scopes)}
+    connection = db.session.connection()
+    statement = feed.selection.aggregate(connection.dialect.name)
+    count, max_id, occurrence_changed, booking_changed, marked = connection.execute(
+        statement, {**feed.values, "scopes": sorted(feed.scopes)}
     ).one()
     count = int(count)  # sum() is numeric on PostgreSQL; the ETag hashes the integer
     moments = [m for m in (marked, occurrence_changed, booking_changed, feed.day_start) if m]
