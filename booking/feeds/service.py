@@ -8,9 +8,9 @@ watermark), so a poller's conditional request is answered without loading any ro
 feed's conditional request costs two queries in all.
 
 Which rows a kind of feed shows is a ``Selection``: conditions written with bound parameters,
-whose two statements (the aggregate and the rows for the text) are built once per process. A
-request only binds its values (``Feed.values``): building and hashing the statements anew cost
-a poll about as much time as running them.
+whose statements (the aggregate behind the validators and the rows for the text) are built once
+per process. A request only binds its values (``Feed.values``): building and hashing the
+statements anew cost a poll about as much time as running them.
 """
 
 from __future__ import annotations

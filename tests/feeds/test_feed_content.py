@@ -307,6 +307,34 @@ def test_private_dates_are_busy_blocks_and_public_ones_show_their_details(
     assert summaries[hidden_uid] == "Vorstandssitzung"
 
 
+def test_each_site_keeps_its_own_zone_in_one_feed(
+    client, db, make_site, make_room, make_user, make_booking
+):
+    """Local wall time with TZID per site, UTC as a plain Z time, one VTIMEZONE per zone."""
+    user = make_user()
+    offers = {}
+    for zone in ("Europe/Berlin", "America/New_York", "UTC"):
+        room = make_room(make_site(timezone=zone))
+        booking = make_booking(
+            user, room, datetime(2027, 3, 20, 18, 0), now=BOOKED_AT, title=zone, is_public=True
+        )
+        offers[zone] = booking.occurrences[0]
+    body = client.get("/ical/public.ics").data
+    text = body.decode()
+    assert "DTSTART;TZID=Europe/Berlin:20270320T180000\r\n" in text
+    assert "DTSTART;TZID=America/New_York:20270320T180000\r\n" in text
+    assert "DTSTART:20270320T180000Z\r\n" in text
+    for zone in ("Europe/Berlin", "America/New_York", "UTC"):
+        assert text.count(f"TZID:{zone}\r\n") == 1
+    events = all_readers(body)
+    for zone, occurrence in offers.items():
+        event = events[f"occurrence-{occurrence.id}@raumboerse.test"]
+        assert event["summary"] == zone
+        assert (event["start"], event["end"]) == (occurrence.starts_at, occurrence.ends_at)
+        expected = datetime(2027, 3, 20, 18, 0, tzinfo=ZoneInfo(zone))
+        assert event["start"] == expected
+
+
 def test_public_feed_lists_upcoming_public_offers_by_district(
     client, db, make_site, make_room, make_user, make_booking
 ):
