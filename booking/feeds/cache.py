@@ -51,7 +51,10 @@ class BodyCache:
 
 
 def _store() -> BodyCache:
-    return current_app.extensions.setdefault(_KEY, BodyCache())
+    store = current_app.extensions.get(_KEY)
+    if store is None:
+        store = current_app.extensions.setdefault(_KEY, BodyCache())
+    return store
 
 
 def _limit() -> int:
