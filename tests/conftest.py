@@ -97,9 +97,7 @@ def app(database_url):
 def _truncate() -> None:
     # catalogue_version keeps its one row (migration 0006): the triggers give it a new value
     # as the rooms go, so the next test's catalogue cache cannot see this test's rooms.
-    tables = [
-        t.name for t in reversed(_db.metadata.sorted_tables) if t.name != "catalogue_version"
-    ]
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables) if t.name != "catalogue_version"]
     if _db.engine.dialect.name == "postgresql":
         _db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     else:
