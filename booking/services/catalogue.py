@@ -40,11 +40,6 @@ class RoomTree:
     parents: dict[int, int | None]
     hours: dict[tuple[int, int | None], domain.OpeningHours] | None = None
 
-    @classmethod
-    def for_site(cls, site_id: int) -> RoomTree:
-        rows = db.session.execute(select(Room.id, Room.parent_id).where(Room.site_id == site_id))
-        return cls({room_id: parent_id for room_id, parent_id in rows})
-
     @cached_property
     def children(self) -> dict[int, list[int]]:
         children: dict[int, list[int]] = {}
@@ -84,13 +79,18 @@ class RoomTree:
         """The room, its wholes and its parts: a closure of any of them closes this room."""
         return [room_id, *self.ancestors(room_id), *self.descendants(room_id)]
 
+    def hours_owner(self, room_id: int, site_id: int) -> tuple[int, int | None] | None:
+        """Whose hours apply, as a key of ``hours``: the room's own, else its whole's, else the
+        site's; None when nobody has any (always open)."""
+        for owner in self.window_owners(room_id):
+            if (site_id, owner) in (self.hours or {}):
+                return (site_id, owner)
+        return None
+
     def opening_hours(self, room_id: int, site_id: int) -> domain.OpeningHours | None:
         """The room's own hours, else its whole's, else the site's; None means always open."""
-        for owner in self.window_owners(room_id):
-            found = (self.hours or {}).get((site_id, owner))
-            if found is not None:
-                return found
-        return None
+        key = self.hours_owner(room_id, site_id)
+        return None if key is None else self.hours[key]
 
 
 @dataclass(frozen=True)
@@ -205,8 +205,3 @@ def current() -> Catalogue:
         if version is not None:
             _snapshots[key] = snapshot
     return snapshot
-
-
-def clear() -> None:
-    """Forget every snapshot (the next request loads afresh)."""
-    _snapshots.clear()

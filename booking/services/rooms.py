@@ -12,7 +12,7 @@ from sqlalchemy import Integer, and_, column, func, or_, select, text
 from booking import domain
 from booking.database import is_sqlite
 from booking.extensions import db
-from booking.models import Closure, Occupancy, OpeningWindow, Room
+from booking.models import Closure, Occupancy, Room
 from booking.models.places import MAX_BUFFER_MINUTES
 from booking.models.types import UTCDateTime
 from booking.services import catalogue
@@ -34,22 +34,9 @@ def room_tree(room: Room) -> RoomTree:
 
 def opening_hours(room: Room, tree: RoomTree | None = None) -> domain.OpeningHours | None:
     """The room's own windows, else its whole's, else the site's; None means always open."""
-    tree = tree or room_tree(room)
-    if tree.hours is not None:
-        return tree.opening_hours(room.id, room.site_id)
-    rows = db.session.execute(
-        select(
-            OpeningWindow.room_id, OpeningWindow.weekday, OpeningWindow.opens, OpeningWindow.closes
-        ).where(OpeningWindow.site_id == room.site_id)
-    ).all()
-    by_owner: dict[int | None, list[domain.WeeklyWindow]] = {}
-    for owner, weekday, opens, closes in rows:
-        by_owner.setdefault(owner, []).append(domain.WeeklyWindow(weekday, opens, closes))
-    for owner in tree.window_owners(room.id):
-        if owner in by_owner:
-            windows = sorted(by_owner[owner], key=lambda w: (w.weekday, w.opens))
-            return domain.OpeningHours(tuple(windows))
-    return None
+    if tree is None or tree.hours is None:  # a tree without hours cannot answer: the catalogue's
+        tree = room_tree(room)
+    return tree.opening_hours(room.id, room.site_id)
 
 
 def room_rules(room: Room, tree: RoomTree | None = None) -> domain.RoomRules:
@@ -147,6 +134,8 @@ _PROBE_COLUMNS = (
     column("starts_at", UTCDateTime),
     column("ends_at", UTCDateTime),
 )
+_PROBE_POSTGRESQL = _PROBE_POSTGRESQL.columns(*_PROBE_COLUMNS)
+_PROBE_SQLITE = _PROBE_SQLITE.columns(*_PROBE_COLUMNS)
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -168,7 +157,6 @@ def occupied(
     if not units or not intervals:
         return []
     if is_sqlite():
-        statement = _PROBE_SQLITE.columns(*_PROBE_COLUMNS)
         params = {
             "units": json.dumps(units),
             "intervals": json.dumps(
@@ -183,15 +171,14 @@ def occupied(
             ),
             "excluded": json.dumps(excluded),
         }
-        return db.session.execute(statement, params).all()
-    statement = _PROBE_POSTGRESQL.columns(*_PROBE_COLUMNS)
+        return db.session.execute(_PROBE_SQLITE, params).all()
     params = {
         "units": units,
         "starts": [s.starts_at for s in intervals],
         "ends": [s.ends_at for s in intervals],
         "excluded": excluded,
     }
-    return db.session.execute(statement, params).all()
+    return db.session.execute(_PROBE_POSTGRESQL, params).all()
 
 
 def busy(

@@ -193,12 +193,7 @@ class _SiteData:
             )
 
     def opening_owner(self, room: Room) -> tuple[int, int | None] | None:
-        """Whose windows apply: the room's own, else its whole's, else the site's."""
-        hours = self.tree.hours or {}
-        for owner in self.tree.window_owners(room.id):
-            if (room.site_id, owner) in hours:
-                return (room.site_id, owner)
-        return None
+        return self.tree.hours_owner(room.id, room.site_id)
 
     def opening(self, room: Room) -> domain.OpeningHours | None:
         return self.tree.opening_hours(room.id, room.site_id)
