@@ -1,0 +1,101 @@
+"""Settings for Raumbörse.
+
+Everything a deployment changes comes from the environment, so the same code runs as the embedded
+SQLite default on a laptop and as several gunicorn workers sharing PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+
+from booking.languages import LANGUAGES
+from booking.paths import instance_dir
+
+# Used only when FLASK_ENV/BOOKING_ENV is not "production"; create_app refuses it in production.
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 (refused in production)
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common ``postgres://``/``postgresql://`` spellings and use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+class Config:
+    """Read once per ``create_app`` call, so tests can change the environment between apps."""
+
+    def __init__(self) -> None:
+        self.ENV = os.environ.get("BOOKING_ENV", "development")
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or (
+            None if self.ENV == "production" else DEVELOPMENT_SECRET_KEY
+        )
+        default_db = f"sqlite:///{instance_dir() / 'raumboerse.sqlite3'}"
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("DATABASE_URL", default_db)
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+        self.BOOKING_TIMEZONE = os.environ.get("BOOKING_TIMEZONE", "Europe/Berlin")
+        self.BOOKING_SITE_NAME = os.environ.get("BOOKING_SITE_NAME", "Raumbörse Iserlohn")
+        # Absolute base URL for links in mails and calendar feeds (behind a proxy the request host
+        # may be internal).
+        self.BOOKING_BASE_URL = os.environ.get("BOOKING_BASE_URL", "").rstrip("/")
+
+        # Sessions: secure cookies everywhere but plain-HTTP development.
+        secure = _bool("SESSION_COOKIE_SECURE", self.ENV == "production")
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_SECONDS", 8 * 3600)
+        self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; long forms must not expire
+
+        # Languages: German first, English second.
+        self.LANGUAGES = LANGUAGES
+        self.BABEL_DEFAULT_LOCALE = "de"
+        self.BABEL_DEFAULT_TIMEZONE = self.BOOKING_TIMEZONE
+
+        # Rate limits (Flask-Limiter). Memory in the embedded default; Redis for several workers.
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "")
+        self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
+        # JSON API: per token when one is sent, else per client address.
+        self.RATELIMIT_API = os.environ.get("RATELIMIT_API", "300 per minute")
+        self.RATELIMIT_HEADERS_ENABLED = True
+
+        # Mail: printed to the log unless an SMTP host is configured.
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+        self.MAIL_PORT = _int("MAIL_PORT", 25)
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+        self.MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+        self.MAIL_DEFAULT_SENDER = os.environ.get(
+            "MAIL_DEFAULT_SENDER", "Raumbörse <noreply@raumboerse.invalid>"
+        )
+
+        # Calendar feeds.
+        self.FEED_TTL_SECONDS = _int("FEED_TTL_SECONDS", 3600)
+        self.FEED_DAYS_BACK = _int("FEED_DAYS_BACK", 90)
+        self.FEED_DAYS_AHEAD = _int("FEED_DAYS_AHEAD", 548)
+        # Rendered feed bodies kept per process, keyed by ETag (0 turns the cache off).
+        self.FEED_CACHE_BYTES = _int("FEED_CACHE_BYTES", 32 * 1024 * 1024)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
