@@ -8,20 +8,19 @@ from typing import Any
 
 from flask import Flask
 
+from booking import paths
 from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides what ``config.Config`` read from the env."""
-    from config import Config
+    from booking.config import Config
 
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_DIR / "templates"),
-        static_folder=str(PROJECT_DIR / "static"),
-        instance_path=str(PROJECT_DIR / "instance"),
+        template_folder=str(paths.TEMPLATES_DIR),
+        static_folder=str(paths.STATIC_DIR),
+        instance_path=str(paths.instance_dir()),
     )
     app.config.from_mapping(Config().as_dict())
     if config:
@@ -30,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
+    migrate.init_app(app, db, directory=str(paths.MIGRATIONS_DIR))
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -45,6 +44,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from booking.errors import register_error_handlers
 
     register_error_handlers(app)
+
+    from booking import unit_of_work
+
+    unit_of_work.init_app(app)
+
+    from booking import mails
+
+    mails.init_app(app)
 
     from booking.web import bp as web_bp
 
@@ -85,7 +92,7 @@ def load_user(user_id: str):
 
 
 def _check_secret_key(app: Flask) -> None:
-    from config import DEVELOPMENT_SECRET_KEY
+    from booking.config import DEVELOPMENT_SECRET_KEY
 
     if app.config["ENV"] == "production" and app.config.get("SECRET_KEY") in (
         None,

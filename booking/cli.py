@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from booking.extensions import db
-from booking.services.errors import ServiceError
+from booking import unit_of_work
 
 
 def register_cli(app: Flask) -> None:
@@ -22,17 +21,18 @@ def register_cli(app: Flask) -> None:
 
 
 @click.command("seed-demo")
+@unit_of_work.command
 def seed_demo_command() -> None:
     """Fill the database with demo data for Iserlohn (safe to run again)."""
     from booking.demo import DEMO_PASSWORD, seed_demo
 
     counts = seed_demo(log=click.echo)
-    db.session.commit()
     click.echo("Added: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
     click.echo(f"Demo accounts use the password {DEMO_PASSWORD!r} (see README).")
 
 
 @click.command("create-user")
+@unit_of_work.command
 @click.option("--email", required=True)
 @click.option("--password", help="Required for a new user; changes an existing user's password.")
 @click.option("--name", help="Required for a new user.")
@@ -43,23 +43,19 @@ def create_user_command(email, password, name, admin, manages, member_of) -> Non
     """Create a user, or update an existing one's password and roles."""
     from booking.services.accounts import upsert_user
 
-    try:
-        user = upsert_user(
-            email=email,
-            name=name,
-            password=password,
-            admin=admin,
-            manages=manages,
-            member_of=member_of,
-        )
-    except ServiceError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
+    user = upsert_user(
+        email=email,
+        name=name,
+        password=password,
+        admin=admin,
+        manages=manages,
+        member_of=member_of,
+    )
     click.echo(f"User {user.id} ({user.email}) is ready.")
 
 
 @click.command("import-closures")
+@unit_of_work.command
 @click.argument("ics_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--site", "site_ids", type=int, multiple=True, metavar="SITE_ID", required=True)
 def import_closures_command(ics_file: Path, site_ids) -> None:
@@ -67,11 +63,6 @@ def import_closures_command(ics_file: Path, site_ids) -> None:
     from booking.services import closures
     from booking.services.accounts import system_user
 
-    try:
-        periods = closures.parse_ics_periods(ics_file.read_bytes())
-        changed = closures.import_periods(system_user(), site_ids, periods)
-    except ServiceError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
+    periods = closures.parse_ics_periods(ics_file.read_bytes())
+    changed = closures.import_periods(system_user(), site_ids, periods)
     click.echo(f"{len(periods)} periods read, {changed} closures added or changed.")

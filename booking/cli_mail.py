@@ -13,11 +13,11 @@ from flask import current_app
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between passes.")
 def send_mail_command(loop: bool, interval: float) -> None:
     """Send the mails waiting in the outbox (retrying failed ones with back-off)."""
-    from booking.services.mail import send_pending
+    from booking.services.mail import MailSettings, send_pending
 
-    app = current_app._get_current_object()
+    settings = MailSettings.from_config(current_app.config)
     while True:
-        counts = send_pending(app)
+        counts = send_pending(settings)
         if not loop or any(counts.values()):
             click.echo(
                 f"{counts['sent']} sent, {counts['failed']} to retry, "

@@ -6,10 +6,11 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
-from booking.extensions import db
 from booking.services.errors import Conflict, InvalidRequest, ServiceError
+from booking.unit_of_work import discard
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,14 @@ def problem(
     code: str,
     title: str,
     detail: str | None = None,
+    *,
+    kind: str | None = None,
     **extra: Any,
 ) -> Response:
-    """An RFC 9457 problem document: machine-readable ``code``/``type`` plus human text."""
+    """An RFC 9457 problem document: machine-readable ``code`` and ``type`` (the ``kind`` of
+    problem, by default the code) plus human text."""
     body: dict[str, Any] = {
-        "type": PROBLEM_BASE + code,
+        "type": PROBLEM_BASE + (kind or code),
         "title": title,
         "status": status,
         "code": code,
@@ -43,11 +47,20 @@ def problem(
     return response
 
 
+def error_text(exc: ServiceError) -> str:
+    """A service's message in the reader's language (its English text outside a request)."""
+    return gettext(exc.message, **exc.params)
+
+
 def service_error_problem(exc: ServiceError) -> Response:
+    """The problem document of a refused service call: ``code`` is the error's stable code,
+    ``type`` names its kind (``invalid``, ``conflict``, ...), ``detail`` the English text (or the
+    core's technical explanation where there is one)."""
     extra: dict[str, Any] = {}
+    text = exc.text
     if isinstance(exc, InvalidRequest) and exc.field:
         extra["field"] = exc.field
-        extra["errors"] = [{"field": exc.field, "message": exc.message}]
+        extra["errors"] = [{"field": exc.field, "message": text}]
     if isinstance(exc, Conflict):
         extra["conflicts"] = [
             {
@@ -62,16 +75,17 @@ def service_error_problem(exc: ServiceError) -> Response:
             for d in exc.dates
             if d.problems
         ]
-    return problem(exc.status, exc.code, exc.message, exc.message, **extra)
+    detail = exc.params.get("detail") or text
+    return problem(exc.status, exc.code, text, detail, kind=type(exc).code, **extra)
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):
-        db.session.rollback()  # nothing half-written survives a refused request
+        discard()  # nothing half-written survives a refused request
         if wants_json():
             return service_error_problem(exc)
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+        return render_template("error.html", status=exc.status, message=error_text(exc)), exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -96,7 +110,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("Unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
+        discard()
         if wants_json():
             return problem(500, "internal_error", "Internal server error")
         return render_template("error.html", status=500, message=None), 500

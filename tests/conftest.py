@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -66,6 +68,23 @@ def database_url(tmp_path_factory) -> Iterator[str]:
     admin.dispose()
 
 
+class RequestClient(FlaskClient):
+    """A test client whose every request runs as it would in production.
+
+    Before a request, what the test wrote so far is committed (it is the world the request
+    finds); the request then gets an application context, a database session and a ``g`` of
+    its own, so the unit of work at the edge commits or rolls back the request's work only, and
+    nothing (Flask-Login's user, Babel's locale) is carried from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context() and _db.session.registry.has():
+            _db.session.commit()
+        kwargs.setdefault("buffered", True)  # read the whole answer inside the request's context
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     from flask_migrate import upgrade
@@ -87,6 +106,7 @@ def app(database_url):
             "BOOKING_BASE_URL": "http://raumboerse.test",
         }
     )
+    app.test_client_class = RequestClient
     with app.app_context():
         upgrade()
     yield app
@@ -253,18 +273,5 @@ def login_as(client):
 
 @pytest.fixture
 def new_client(app, db):
-    """Make further independent clients (another browser) for the same test.
-
-    The ``db`` fixture keeps one app context open, and Flask reuses it for every test request, so
-    ``g`` would carry Flask-Login's user from one client's request into another's. These clients
-    forget that cache before each request, as a fresh production request would.
-    """
-    from flask import g
-    from flask.testing import FlaskClient
-
-    class _Client(FlaskClient):
-        def open(self, *args, **kwargs):
-            g.pop("_login_user", None)
-            return super().open(*args, **kwargs)
-
-    return lambda: _Client(app, app.response_class, use_cookies=True)
+    """Make further independent clients (another browser) for the same test."""
+    return app.test_client

@@ -7,7 +7,6 @@ from flask import request
 from flask_limiter.util import get_remote_address
 
 from booking.api import tokens
-from booking.extensions import db
 from booking.models import User
 
 
@@ -40,9 +39,6 @@ def api_user(*, required: bool) -> User | None:
         if token is None:
             raise AuthError("The token is invalid or has been revoked.", "invalid_token")
         user = token.user
-        if db.session.dirty:
-            # last_used_at: its own small commit, before any service takes the write lock.
-            db.session.commit()
     if required and user is None:
         raise AuthError("This needs an API token: 'Authorization: Bearer <token>'.")
     return user

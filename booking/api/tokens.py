@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from booking.extensions import db
 from booking.models import ApiToken, User
-from booking.services.errors import InvalidRequest, NotFound, NotPermitted
+from booking.services.errors import N_, InvalidRequest, NotFound
+from booking.services.permissions import require_user
+
+log = logging.getLogger(__name__)
 
 NAME_MAX = 100
 TOKEN_PREFIX = "rb_"  # noqa: S105 (a marker, not a secret)
@@ -25,13 +30,17 @@ def hash_token(token: str) -> str:
 
 def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for ``user``; the plain token is returned once and never stored."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        raise NotPermitted("You need to log in to do this.")
+    user = require_user(user)
     name = (name or "").strip()
     if not name:
-        raise InvalidRequest("Please give the token a name.", "name")
+        raise InvalidRequest(N_("Please give the token a name."), "name", code="name_missing")
     if len(name) > NAME_MAX or "\x00" in name:
-        raise InvalidRequest(f"The name may have at most {NAME_MAX} characters.", "name")
+        raise InvalidRequest(
+            N_("The name may have at most %(max)d characters."),
+            "name",
+            code="name_too_long",
+            max=NAME_MAX,
+        )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     token = ApiToken(user=user, name=name, token_hash=hash_token(plain), prefix=plain[:10])
     db.session.add(token)
@@ -57,7 +66,7 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
         or token.revoked_at is not None
         or (token.user_id != user.id and not user.is_admin)
     ):
-        raise NotFound("There is no such token.")
+        raise NotFound(N_("There is no such token."))
     token.revoked_at = datetime.now(UTC)
     db.session.flush()
     return token
@@ -83,5 +92,22 @@ def authenticate(plain: str, *, now: datetime | None = None) -> ApiToken | None:
         return None
     now = now or datetime.now(UTC)
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-        token.last_used_at = now
+        _touch(token.id, now)
     return token
+
+
+def _touch(token_id: int, now: datetime) -> None:
+    """Note when a token was last used, in a transaction of its own.
+
+    Bookkeeping, not part of the request's work: it is committed whatever the request's answer,
+    and it never takes the request's own transaction into a write (on SQLite that would turn a
+    read into a writer before a booking service takes the write lock in the proper way). A busy
+    database only means the note waits for the next call.
+    """
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+            )
+    except OperationalError:
+        log.warning("Could not note the use of API token %s (database busy)", token_id)

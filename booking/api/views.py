@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, render_template, request, url_for
 from markupsafe import Markup, escape
-from sqlalchemy import Select, and_, exists, false, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.orm import selectinload
 
 from booking import domain
 from booking.api import bp, spec
@@ -45,16 +45,13 @@ from booking.api.schemas import (
 )
 from booking.api.spec import ApiValidationError, operation
 from booking.extensions import db
+from booking.links import base_url
 from booking.models import Booking, Occurrence, Organisation, Room, Site, User
 from booking.services import bookings as booking_service
-from booking.services import permissions, search
-from booking.services.errors import InvalidRequest, NotFound
+from booking.services import room_context, search, visibility
+from booking.services.errors import N_, InvalidRequest, NotFound
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _base_url() -> str:
-    return current_app.config.get("BOOKING_BASE_URL") or request.host_url.rstrip("/")
 
 
 def _api_url(endpoint: str, **values: Any) -> str:
@@ -143,7 +140,7 @@ def site_out(site: Site) -> SiteOut:
 
 
 def room_out(room: Room) -> RoomOut:
-    base = _base_url()
+    base = base_url()
     return RoomOut(
         id=room.id,
         site_id=room.site_id,
@@ -230,13 +227,6 @@ def offer_out(occurrence: Occurrence) -> OfferOut:
     )
 
 
-def _active_room(room_id: int) -> Room:
-    room = db.session.get(Room, room_id, options=[joinedload(Room.site)])
-    if room is None or not room.active or not room.site.active:
-        raise NotFound("There is no such room.")
-    return room
-
-
 # --- public data ------------------------------------------------------------------------------
 
 
@@ -268,7 +258,7 @@ def list_sites(user: User | None, query: PageQuery):
 def get_site(user: User | None, site_id: int):
     site = db.session.get(Site, site_id)
     if site is None or not site.active:
-        raise NotFound("There is no such site.")
+        raise NotFound(N_("There is no such site."))
     return site_out(site)
 
 
@@ -288,7 +278,9 @@ def list_rooms(user: User | None, query: RoomsQuery):
     are read in the city's zone, Europe/Berlin)."""
     if (query.free_start is None) != (query.free_end is None):
         missing = "free_end" if query.free_end is None else "free_start"
-        raise InvalidRequest("Give both free_start and free_end.", missing)
+        raise InvalidRequest(
+            N_("Give both free_start and free_end."), missing, code="time_incomplete"
+        )
     room_query = search.RoomQuery(
         start=query.free_start,
         end=query.free_end,
@@ -302,7 +294,9 @@ def list_rooms(user: User | None, query: RoomsQuery):
         rooms = [m.room for m in search.search_rooms(room_query, zone=_city_zone())]
     except InvalidRequest as exc:
         if exc.field in ("start", "end"):
-            raise InvalidRequest(exc.message, f"free_{exc.field}") from None
+            raise InvalidRequest(
+                exc.message, f"free_{exc.field}", code=exc.code, **exc.params
+            ) from None
         raise
     after = _decode_cursor(query.cursor, 1)
     rooms = sorted((r for r in rooms if after is None or r.id > after[0]), key=lambda r: r.id)
@@ -319,7 +313,7 @@ def list_rooms(user: User | None, query: RoomsQuery):
     public=True,
 )
 def get_room(user: User | None, room_id: int):
-    return room_out(_active_room(room_id))
+    return room_out(room_context.active_room(room_id))
 
 
 @operation(
@@ -336,11 +330,11 @@ def room_availability(user: User | None, room_id: int, query: AvailabilityQuery)
     """Busy intervals (private bookings without any detail) and free intervals within opening
     hours, for a window of at most 62 days. Times without an offset are read in the site's zone;
     answers use the site's zone."""
-    room = _active_room(room_id)
+    room = room_context.active_room(room_id)
     zone = ZoneInfo(room.site.timezone)
     start, end = _aware(query.start, zone), _aware(query.end, zone)
     if end <= start:
-        raise InvalidRequest("The end must be after the start.", "end")
+        raise InvalidRequest(N_("The end must be after the start."), "end", code="end_before_start")
     availability = search.room_availability(room, domain.Slot(start, end))
     return AvailabilityOut(
         room_id=room.id,
@@ -455,7 +449,6 @@ def create_booking(user: User, body: BookingIn):
     422 before any conflict check. Rooms with house rules need `house_rules_accepted: true`."""
     booking = booking_service.request_booking(user, body.to_command())
     booking_id = booking.id
-    db.session.commit()
     return booking_out(_reload(booking_id))
 
 
@@ -473,18 +466,12 @@ def list_bookings(user: User, query: BookingsQuery):
     """Your bookings and your organisations' bookings; for managers also every booking on their
     sites. Ordered by id. `status`, `from` and `to` select bookings with a date matching all of
     them (`from`/`to` without an offset: the city's zone)."""
-    visible = [Booking.requested_by_id == user.id]
-    organisation_ids = permissions.organisation_ids(user)
-    if organisation_ids:
-        visible.append(Booking.organisation_id.in_(organisation_ids))
-    managed = permissions.managed_site_ids(user)
-    stmt = select(Booking).join(Room, Room.id == Booking.room_id).options(*_BOOKING_LOAD)
-    if managed is None:
-        pass  # administrators see every booking
-    else:
-        if managed:
-            visible.append(Room.site_id.in_(managed))
-        stmt = stmt.where(or_(*visible) if visible else false())
+    stmt = (
+        select(Booking)
+        .join(Room, Room.id == Booking.room_id)
+        .where(visibility.visible_bookings(user))
+        .options(*_BOOKING_LOAD)
+    )
     if query.site_id is not None:
         stmt = stmt.where(Room.site_id == query.site_id)
     if query.room_id is not None:
@@ -539,7 +526,6 @@ def get_booking(user: User, booking_id: int):
 def cancel_booking(user: User, booking_id: int, body: CancelIn):
     """Cancels the given upcoming dates, or every upcoming pending or approved date."""
     booking_service.cancel(user, booking_id, body.occurrence_ids, body.reason)
-    db.session.commit()
     return booking_out(_reload(booking_id))
 
 
@@ -559,7 +545,6 @@ def approve_booking(user: User, booking_id: int, body: ApproveIn):
     """For managers of the booking's site: approves the given pending dates, or all of them.
     A date that has meanwhile become taken or closed is a 409 and nothing is approved."""
     booking_service.approve(user, booking_id, body.occurrence_ids, body.comment)
-    db.session.commit()
     return booking_out(_reload(booking_id))
 
 
@@ -578,7 +563,6 @@ def decline_booking(user: User, booking_id: int, body: DeclineIn):
     """For managers of the booking's site: declines the given dates, or every upcoming one;
     `reason` is required and shown to the requester."""
     booking_service.decline(user, booking_id, body.reason, body.occurrence_ids)
-    db.session.commit()
     return booking_out(_reload(booking_id))
 
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
 from booking.api import tokens
-from booking.extensions import db
+from booking.errors import error_text
 from booking.services.errors import InvalidRequest, NotFound
 
 tokens_bp = Blueprint("api_tokens", __name__, url_prefix="/profile/api-tokens")
@@ -36,15 +36,8 @@ def create():
     try:
         token, plain = tokens.create_token(current_user, name)
     except InvalidRequest as exc:
-        db.session.rollback()
-        flash(
-            _("Please give the token a name of at most %(n)d characters.", n=tokens.NAME_MAX)
-            if exc.field == "name"
-            else exc.message,
-            "error",
-        )
+        flash(error_text(exc), "error")
         return redirect(_profile_url())
-    db.session.commit()
     response = render_template(
         "api/token_created.html", token=token, plain=plain, profile_url=_profile_url()
     )
@@ -58,10 +51,8 @@ def revoke(token_id: int):
     try:
         token = tokens.revoke_token(current_user, token_id)
     except NotFound:
-        db.session.rollback()
         flash(_("There is no such token."), "error")
         return redirect(_profile_url())
-    db.session.commit()
     flash(_("The token “%(name)s” is revoked.", name=token.name), "success")
     return redirect(_profile_url())
 

@@ -11,6 +11,7 @@ from booking.domain.availability import (
     free_rooms,
     is_free,
 )
+from booking.domain.plans import DatePlan, plan_dates, within_time_rules
 from booking.domain.recurrence import (
     Expansion,
     Frequency,
@@ -33,10 +34,12 @@ from booking.domain.rules import (
     find_overlaps,
 )
 from booking.domain.slots import Slot, from_local, merge, subtract, to_local
+from booking.domain.tree import RoomTree
 
 __all__ = [
     "Busy",
     "Closure",
+    "DatePlan",
     "Expansion",
     "Frequency",
     "Limits",
@@ -47,6 +50,7 @@ __all__ = [
     "RecurrenceError",
     "RoomAvailability",
     "RoomRules",
+    "RoomTree",
     "Skipped",
     "Slot",
     "WeeklyWindow",
@@ -60,6 +64,8 @@ __all__ = [
     "from_local",
     "is_free",
     "merge",
+    "plan_dates",
     "subtract",
     "to_local",
+    "within_time_rules",
 ]

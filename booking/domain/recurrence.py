@@ -46,15 +46,18 @@ _DU_FREQ = {Frequency.DAILY: du.DAILY, Frequency.WEEKLY: du.WEEKLY, Frequency.MO
 
 
 class RecurrenceError(ValueError):
-    """An invalid recurrence; ``field`` names the input to blame so a form can mark it."""
+    """An invalid recurrence; ``field`` names the input to blame so a form can mark it, and
+    ``code`` (where given) says which of the field's problems it is."""
 
     field: str
     message: str
+    code: str
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "") -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.code = code or field
 
 
 @dataclass(frozen=True)
@@ -300,16 +303,20 @@ def _occurrence_starts(start: datetime, rec: Recurrence, limits: Limits) -> list
         return starts
     assert rec.until is not None
     if rec.until < first:
-        raise RecurrenceError("until", "the end date is before the first date")
+        raise RecurrenceError(
+            "until", "the end date is before the first date", "until_before_start"
+        )
     if rec.until - first > limits.max_span:
         raise RecurrenceError(
-            "until", f"the end date is more than {span_days} days after the start"
+            "until", f"the end date is more than {span_days} days after the start", "too_long"
         )
     starts = list(islice(_rule(rec, start, datetime.combine(rec.until, time.max)), limit + 1))
     if len(starts) > limit:
-        raise RecurrenceError("until", f"this would be more than {limit} dates; at most {limit}")
+        raise RecurrenceError(
+            "until", f"this would be more than {limit} dates; at most {limit}", "too_long"
+        )
     if not starts:
-        raise RecurrenceError("until", "no date up to the end date matches the rule")
+        raise RecurrenceError("until", "no date up to the end date matches the rule", "no_match")
     return starts
 
 

@@ -8,11 +8,10 @@ bp = Blueprint("feeds", __name__)
 
 
 def init_feeds(app: Flask) -> None:
-    """Register the routes, the change tracking behind the validators and the log filter."""
+    """Register the routes and the log filter (the change tracking behind the validators is
+    part of the models: ``booking.models.feed_changes``)."""
     from booking.feeds import views  # noqa: F401  (routes)
-    from booking.feeds.changes import install_change_tracking
     from booking.feeds.logs import install_log_filter
 
-    install_change_tracking()
     install_log_filter(app.logger.name)
     app.register_blueprint(bp)

@@ -2,7 +2,7 @@
 
 A feed is described by a ``Feed``: which occurrence rows it shows (a ``Selection`` and the
 values bound to it), the watermark scopes whose changes affect it (see
-``booking.feeds.changes``) and whether it shows full details. The validators (``ETag``,
+``booking.models.feed_changes``) and whether it shows full details. The validators (``ETag``,
 ``Last-Modified``) come from one statement (aggregates over the rows and the scopes'
 watermark), so a poller's conditional request is answered without loading any rows; a room
 feed's conditional request costs two queries in all.
@@ -26,8 +26,9 @@ from typing import Any
 from sqlalchemy import Column, Row, Select, and_, bindparam, case, delete, func, or_, select
 from sqlalchemy.sql import visitors
 
+from booking.domain import RoomTree
 from booking.extensions import db
-from booking.feeds.changes import ALL_BOOKINGS, EVERYTHING, PUBLIC, ceil_second, latest_change
+from booking.languages import LANGUAGES
 from booking.models import (
     Booking,
     FeedToken,
@@ -39,14 +40,14 @@ from booking.models import (
     User,
     utcnow,
 )
-from booking.services import permissions
-from booking.services.bookings import get_booking
-from booking.services.catalogue import RoomTree
-from booking.services.errors import InvalidRequest, NotFound, NotPermitted
+from booking.models.feed_changes import ALL_BOOKINGS, EVERYTHING, PUBLIC, ceil_second, latest_change
+from booking.services import visibility
+from booking.services.errors import InvalidRequest, NotFound
+from booking.services.permissions import authenticated, require_user
+from booking.services.visibility import get_booking
 
 # Bump when the generated text changes shape, so pollers fetch the new form after a deploy.
 FORMAT_VERSION = 1
-LANGUAGES = ("de", "en")
 DISTRICT_MAX = 100
 TOKEN_MAX = 100
 # How long a personal feed keeps cancelled and declined dates so subscribed calendars drop them.
@@ -226,15 +227,7 @@ ROOMS = Selection(
 SITE = Selection(Room.site_id == bindparam("site_id"), _APPROVED, *_IN_WINDOW)
 PUBLIC_OFFERS = Selection(*_PUBLIC)
 PUBLIC_OFFERS_IN_DISTRICT = Selection(*_PUBLIC, func.lower(Site.district) == bindparam("district"))
-USER = Selection(
-    or_(
-        Booking.requested_by_id == bindparam("user_id"),
-        Booking.organisation_id.in_(bindparam("organisation_ids", expanding=True)),
-        Room.site_id.in_(bindparam("site_ids", expanding=True)),
-    ),
-    _CURRENT,
-    *_IN_WINDOW,
-)
+USER = Selection(visibility.PARTY_OR_MANAGER, _CURRENT, *_IN_WINDOW)
 EVERY_BOOKING = Selection(_CURRENT, *_IN_WINDOW)  # administrators manage every site
 ONE_BOOKING = Selection(Occurrence.booking_id == bindparam("booking_id"))
 
@@ -389,34 +382,23 @@ def personal_feed(token: str, lang: str | None, config) -> Feed:
     user = db.session.get(User, row.user_id) if row is not None else None
     if user is None or not user.active:
         raise NotFound("There is no such calendar.")
-    organisation_ids = sorted(permissions.organisation_ids(user))
-    managed = permissions.managed_site_ids(user)
+    viewer = visibility.viewer(user)
     window, today = _config_window(config)
     cutoff = today - timedelta(days=CANCELLED_DAYS)
-    scopes = {EVERYTHING, f"user:{user.id}"} | {f"org:{o}" for o in organisation_ids}
-    if managed is None:  # an administrator manages every site
+    scopes = {EVERYTHING, f"user:{user.id}"} | {f"org:{o}" for o in viewer.organisation_ids}
+    if viewer.sees_everything:  # an administrator manages every site
         scopes.add(ALL_BOOKINGS)
     else:
-        scopes |= {f"site:{s}" for s in managed}
+        scopes |= {f"site:{s}" for s in viewer.site_ids or ()}
     return Feed(
         kind="personal",
         lang=check_lang(lang, user.language if user.language in LANGUAGES else "de"),
-        selection=EVERY_BOOKING if managed is None else USER,
-        values={
-            "user_id": user.id,
-            "organisation_ids": organisation_ids,
-            "site_ids": sorted(managed or ()),
-            "ended_since": cutoff,
-            **window.values(),
-        },
+        selection=EVERY_BOOKING if viewer.sees_everything else USER,
+        values={**viewer.values(), "ended_since": cutoff, **window.values()},
         scopes=scopes,
         detailed=True,
         timezone=config["BOOKING_TIMEZONE"],
-        params=(
-            user.id,
-            tuple(organisation_ids),
-            None if managed is None else tuple(sorted(managed)),
-        ),
+        params=(user.id, viewer.organisation_ids, viewer.site_ids),
         window=window,
         day_start=today,
         user=user,
@@ -483,16 +465,10 @@ def event_rows(feed: Feed) -> Iterable[Row]:
     return db.session.connection().execute(feed.selection.rows, feed.values)
 
 
-def _require_login(user) -> User:
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        raise NotPermitted("You need to log in to do this.")
-    return user
-
-
 def issue_token(user) -> str:
     """A new personal feed token; the old one (if any) stops working. Returns the plain token,
     which is never stored and can only be shown now."""
-    user = _require_login(user)
+    user = require_user(user)
     db.session.execute(delete(FeedToken).where(FeedToken.user_id == user.id))
     token = secrets.token_urlsafe(32)
     db.session.add(FeedToken(user_id=user.id, token_hash=_token_hash(token)))
@@ -501,6 +477,6 @@ def issue_token(user) -> str:
 
 
 def current_token(user) -> FeedToken | None:
-    if user is None or not getattr(user, "is_authenticated", False):
+    if authenticated(user) is None:
         return None
     return db.session.scalar(select(FeedToken).where(FeedToken.user_id == user.id))

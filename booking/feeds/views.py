@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 from flask import Response, current_app, render_template, request
 from flask_login import current_user, login_required
 
-from booking.extensions import db
 from booking.feeds import bp, cache, calendar, service
 from booking.feeds.service import Feed
+from booking.links import base_url
 from booking.models import utcnow
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -19,12 +19,8 @@ PUBLIC_CACHE = "public, no-cache"  # any cache may keep it, but must revalidate 
 PRIVATE_CACHE = "private, no-cache"
 
 
-def _base_url() -> str:
-    return current_app.config.get("BOOKING_BASE_URL") or request.host_url.rstrip("/")
-
-
 def _host() -> str:
-    return urlsplit(_base_url()).hostname or request.host.split(":")[0]
+    return urlsplit(base_url()).hostname or request.host.split(":")[0]
 
 
 def _not_modified(validators: service.Validators) -> bool:
@@ -38,7 +34,7 @@ def _not_modified(validators: service.Validators) -> bool:
 def _answer(feed: Feed, *, cache_control: str, filename: str) -> Response:
     started = utcnow()
     config = current_app.config
-    settings = (_base_url(), config["FEED_TTL_SECONDS"], config["BOOKING_SITE_NAME"])
+    settings = (base_url(), config["FEED_TTL_SECONDS"], config["BOOKING_SITE_NAME"])
     validators = service.validators(feed, settings)
     if _not_modified(validators):
         response = Response(status=304)
@@ -49,7 +45,7 @@ def _answer(feed: Feed, *, cache_control: str, filename: str) -> Response:
                 feed,
                 service.event_rows(feed),
                 host=_host(),
-                base_url=_base_url(),
+                base_url=base_url(),
                 site_name=config["BOOKING_SITE_NAME"],
                 ttl_seconds=config["FEED_TTL_SECONDS"],
                 today=service.clock().date(),
@@ -104,7 +100,7 @@ def booking(booking_id: int):
 
 def feed_url(token: str) -> tuple[str, str]:
     """The personal feed as https:// and webcal:// URLs."""
-    https = f"{_base_url()}/ical/feed/{token}.ics"
+    https = f"{base_url()}/ical/feed/{token}.ics"
     return https, "webcal://" + https.split("://", 1)[1]
 
 
@@ -112,7 +108,6 @@ def feed_url(token: str) -> tuple[str, str]:
 @login_required
 def regenerate_token():
     token = service.issue_token(current_user)
-    db.session.commit()
     https, webcal = feed_url(token)
     response = Response(
         render_template("feeds/token_created.html", new_feed_url=https, new_feed_webcal=webcal)
@@ -127,7 +122,7 @@ def regenerate_token():
 def feed_links(kind: str, object_id: int) -> dict[str, str]:
     """``https://`` and ``webcal://`` URLs of a room's or site's feed, for templates."""
     path = f"/ical/{kind}s/{object_id}.ics"
-    https = f"{_base_url()}{path}"
+    https = f"{base_url()}{path}"
     return {"https": https, "webcal": "webcal://" + https.split("://", 1)[1]}
 
 

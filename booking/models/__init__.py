@@ -24,6 +24,9 @@ from booking.models.places import (
 from booking.models.tokens import PasswordResetToken
 from booking.models.types import UTCDateTime, utcnow
 
+# Session listeners that record which calendar feeds a transaction changes (after the mappers).
+from booking.models import feed_changes  # noqa: F401  isort: skip
+
 __all__ = [
     "ApiToken",
     "ApprovalPolicy",

@@ -1,5 +1,8 @@
 """Feed watermarks: which feed scopes a transaction touched, written when it commits.
 
+The listeners are installed when the models are imported, so every writer of the models (the
+web, the API, the CLI, imports, scripts) keeps the feeds' ``Last-Modified`` honest.
+
 Calendar apps that get a wrong ``304 Not Modified`` stop updating, so a feed's ``Last-Modified``
 must grow with every change and never shrink, not even when rows are deleted. Computing it from
 the rows still there (``max(updated_at)``) fails on deletion and on a date moving out of a
@@ -21,17 +24,11 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from booking.models import (
-    Booking,
-    FeedChange,
-    Membership,
-    Occurrence,
-    Organisation,
-    Room,
-    Site,
-    User,
-    utcnow,
-)
+from booking.models.bookings import Booking, Occurrence
+from booking.models.feeds import FeedChange
+from booking.models.people import Membership, Organisation, User
+from booking.models.places import Room, Site
+from booking.models.types import utcnow
 
 _KEY = "feed_scopes"
 EVERYTHING = "*"  # details every feed shows: rooms, sites, organisations
@@ -136,18 +133,10 @@ def _forget(session: Session, previous_transaction) -> None:
         session.info.pop(_KEY, None)
 
 
-_installed = False
-
-
-def install_change_tracking() -> None:
-    """Listen on every ORM session (idempotent: several apps share the mappers in tests)."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    event.listen(Session, "before_flush", _collect)
-    event.listen(Session, "before_commit", _write)
-    event.listen(Session, "after_soft_rollback", _forget)
+# Every session of every writer (web, API, CLI, imports, the benchmark) records its changes.
+event.listen(Session, "before_flush", _collect)
+event.listen(Session, "before_commit", _write)
+event.listen(Session, "after_soft_rollback", _forget)
 
 
 def latest_change(scopes: Iterable[str] | BindParameter):

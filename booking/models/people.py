@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Column, ForeignKey, String, Table, Text
@@ -10,9 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.extensions import db
 from booking.models.enums import MemberRole, OrganisationKind
-from booking.models.places import Site
 from booking.models.types import UTCDateTime, utcnow
 from booking.models.util import str_enum
+
+if TYPE_CHECKING:
+    from booking.models.places import Site
 
 site_manager = Table(
     "site_manager",

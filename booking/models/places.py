@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -12,10 +11,6 @@ from booking.extensions import db
 from booking.models.enums import ApprovalPolicy, Feature, SiteKind
 from booking.models.types import UTCDateTime, utcnow
 from booking.models.util import str_enum
-
-if TYPE_CHECKING:
-    from booking.models.people import User
-
 
 # Set-up and cleaning buffers are minutes, at most a day each; overlap queries rely on it.
 MAX_BUFFER_MINUTES = 24 * 60
@@ -47,7 +42,7 @@ class Site(db.Model):
         viewonly=True,
         order_by="(OpeningWindow.weekday, OpeningWindow.opens)",
     )
-    managers: Mapped[list[User]] = relationship(
+    managers: Mapped[list[User]] = relationship(  # noqa: F821  (people.py, no cycle)
         secondary="site_manager", back_populates="managed_sites", order_by="User.name"
     )
 

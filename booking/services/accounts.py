@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 
 from booking.extensions import db
+from booking.languages import LANGUAGES
 from booking.models import (
     MemberRole,
     Membership,
@@ -24,7 +25,7 @@ from booking.models import (
     User,
     utcnow,
 )
-from booking.services.errors import InvalidRequest, NotPermitted
+from booking.services.errors import N_, InvalidRequest
 from booking.services.passwords import (
     DUMMY_HASH,
     MIN_PASSWORD_LENGTH,
@@ -32,14 +33,10 @@ from booking.services.passwords import (
     needs_rehash,
     verify_password,
 )
+from booking.services.permissions import require_user
 
 RESET_TOKEN_LIFETIME = timedelta(hours=1)
 NAME_MAX = 200
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; the view translates it when it shows it."""
-    return message
 
 
 def normalise_email(email: str) -> str:
@@ -73,9 +70,7 @@ def _clean_name(name: str) -> str:
 
 
 def _check_language(language: str) -> str:
-    from flask import current_app
-
-    if language not in current_app.config.get("LANGUAGES", ("de", "en")):
+    if language not in LANGUAGES:
         raise InvalidRequest(N_("Please choose a language from the list."), "language")
     return language
 
@@ -188,8 +183,7 @@ def _retire_reset_links(user: User, now: datetime) -> None:
 
 
 def change_password(user, current_password: str, new_password: str) -> None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        raise NotPermitted("You need to log in to do this.")
+    user = require_user(user)
     if not verify_password(user.password_hash, current_password):
         raise InvalidRequest(N_("The current password is not right."), "current_password")
     check_password_strength(new_password)
@@ -200,12 +194,18 @@ def change_password(user, current_password: str, new_password: str) -> None:
 
 
 def update_profile(user, *, name: str, language: str) -> User:
-    if user is None or not getattr(user, "is_authenticated", False):
-        raise NotPermitted("You need to log in to do this.")
+    user = require_user(user)
     user.name = _clean_name(name)
     user.language = _check_language(language)
     db.session.flush()
     return user
+
+
+def set_language(user, language: str) -> None:
+    """Keep a chosen language as the account's setting (from the language switch)."""
+    user = require_user(user)
+    user.language = _check_language(language)
+    db.session.flush()
 
 
 def upsert_user(

@@ -17,80 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from booking import domain
+from booking.domain import RoomTree
 from booking.extensions import db
 from booking.models import CatalogueVersion, Feature, OpeningWindow, Room, RoomFeature, Site
 
 # One snapshot per database URL (tests and the benchmark use several databases in one process).
 _snapshots: dict[str, Catalogue] = {}
-
-
-@dataclass
-class RoomTree:
-    """Rooms as a forest: parts hang below their whole.
-
-    Loaded with the catalogue it covers every site and carries their opening hours (``hours``,
-    by site and owner: a room, or None for the site itself).
-    """
-
-    parents: dict[int, int | None]
-    hours: dict[tuple[int, int | None], domain.OpeningHours] | None = None
-
-    @cached_property
-    def children(self) -> dict[int, list[int]]:
-        children: dict[int, list[int]] = {}
-        for room_id, parent_id in self.parents.items():
-            if parent_id is not None:
-                children.setdefault(parent_id, []).append(room_id)
-        return children
-
-    def descendants(self, room_id: int) -> list[int]:
-        found, stack = [], list(self.children.get(room_id, ()))
-        while stack:
-            current = stack.pop()
-            found.append(current)
-            stack.extend(self.children.get(current, ()))
-        return found
-
-    def ancestors(self, room_id: int) -> list[int]:
-        found, current = [], self.parents.get(room_id)
-        while current is not None:
-            found.append(current)
-            current = self.parents.get(current)
-        return found
-
-    def units(self, room_id: int) -> list[int]:
-        """The smallest parts a booking of this room occupies (the room itself if undivided)."""
-        leaves = [r for r in self.descendants(room_id) if r not in self.children]
-        return sorted(leaves) or [room_id]
-
-    def window_owners(self, room_id: int) -> tuple[int | None, ...]:
-        """Whose opening windows apply, nearest first: the room, its wholes, then the site (None).
-
-        The first owner that has any windows decides; nobody having any means always open.
-        """
-        return (room_id, *self.ancestors(room_id), None)
-
-    def related(self, room_id: int) -> list[int]:
-        """The room, its wholes and its parts: a closure of any of them closes this room."""
-        return [room_id, *self.ancestors(room_id), *self.descendants(room_id)]
-
-    def hours_owner(self, room_id: int, site_id: int) -> tuple[int, int | None] | None:
-        """Whose hours apply, as a key of ``hours``: the room's own, else its whole's, else the
-        site's; None when nobody has any (always open)."""
-        for owner in self.window_owners(room_id):
-            if (site_id, owner) in (self.hours or {}):
-                return (site_id, owner)
-        return None
-
-    def opening_hours(self, room_id: int, site_id: int) -> domain.OpeningHours | None:
-        """The room's own hours, else its whole's, else the site's; None means always open."""
-        key = self.hours_owner(room_id, site_id)
-        return None if key is None else self.hours[key]
 
 
 @dataclass(frozen=True)
@@ -108,6 +46,13 @@ class RoomFacts:
     district: str
     timezone: str
     features: frozenset[Feature]
+    # Every rule the scheduling core applies to a booking of this room, opening hours included:
+    # the one set of rules that requests, approvals, the manager's view and search all use.
+    rules: domain.RoomRules
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -139,41 +84,14 @@ class Catalogue:
         ]
 
 
+def _minutes(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(minutes=value)
+
+
 def _load(version: str | None) -> Catalogue:
     features: dict[int, set[Feature]] = {}
     for room_id, feature in db.session.execute(select(RoomFeature.room_id, RoomFeature.feature)):
         features.setdefault(room_id, set()).add(feature)
-    rooms = {}
-    for row in db.session.execute(
-        select(
-            Room.id,
-            Room.site_id,
-            Room.parent_id,
-            Room.capacity,
-            Room.buffer_before_minutes,
-            Room.buffer_after_minutes,
-            Room.step_free,
-            Room.active,
-            Site.active.label("site_active"),
-            Site.district,
-            Site.timezone,
-        )
-        .join(Room.site)
-        .order_by(Room.id)
-    ):
-        rooms[row.id] = RoomFacts(
-            id=row.id,
-            site_id=row.site_id,
-            parent_id=row.parent_id,
-            capacity=row.capacity,
-            buffer_before_minutes=row.buffer_before_minutes,
-            buffer_after_minutes=row.buffer_after_minutes,
-            step_free=row.step_free,
-            active=row.active and row.site_active,
-            district=row.district,
-            timezone=row.timezone,
-            features=frozenset(features.get(row.id, ())),
-        )
     windows: dict[tuple[int, int | None], list[domain.WeeklyWindow]] = {}
     for site_id, room_id, weekday, opens, closes in db.session.execute(
         select(
@@ -191,7 +109,56 @@ def _load(version: str | None) -> Catalogue:
         owner: domain.OpeningHours(tuple(sorted(found, key=lambda w: (w.weekday, w.opens))))
         for owner, found in windows.items()
     }
-    tree = RoomTree({room.id: room.parent_id for room in rooms.values()}, hours)
+    rows = db.session.execute(
+        select(
+            Room.id,
+            Room.site_id,
+            Room.parent_id,
+            Room.capacity,
+            Room.buffer_before_minutes,
+            Room.buffer_after_minutes,
+            Room.min_lead_minutes,
+            Room.max_advance_days,
+            Room.min_duration_minutes,
+            Room.max_duration_minutes,
+            Room.step_free,
+            Room.active,
+            Site.active.label("site_active"),
+            Site.district,
+            Site.timezone,
+        )
+        .join(Room.site)
+        .order_by(Room.id)
+    ).all()
+    tree = RoomTree({row.id: row.parent_id for row in rows}, hours)
+    rooms = {}
+    for row in rows:
+        rules = domain.RoomRules(
+            capacity=row.capacity,
+            min_lead=timedelta(minutes=row.min_lead_minutes),
+            max_advance=None
+            if row.max_advance_days is None
+            else timedelta(days=row.max_advance_days),
+            min_duration=_minutes(row.min_duration_minutes),
+            max_duration=_minutes(row.max_duration_minutes),
+            buffer_before=timedelta(minutes=row.buffer_before_minutes),
+            buffer_after=timedelta(minutes=row.buffer_after_minutes),
+            opening=tree.opening_hours(row.id, row.site_id),
+        )
+        rooms[row.id] = RoomFacts(
+            id=row.id,
+            site_id=row.site_id,
+            parent_id=row.parent_id,
+            capacity=row.capacity,
+            buffer_before_minutes=row.buffer_before_minutes,
+            buffer_after_minutes=row.buffer_after_minutes,
+            step_free=row.step_free,
+            active=row.active and row.site_active,
+            district=row.district,
+            timezone=row.timezone,
+            features=frozenset(features.get(row.id, ())),
+            rules=rules,
+        )
     return Catalogue(version=version, rooms=rooms, tree=tree)
 
 

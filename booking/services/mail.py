@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import select
 
 from booking.database import begin_write
@@ -28,6 +30,31 @@ LONGEST_RETRY = timedelta(hours=6)
 # A claimed message is left alone this long; longer than any SMTP conversation takes.
 CLAIM_LEASE = timedelta(minutes=10)
 SMTP_TIMEOUT_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """How the outbox is delivered (``MAIL_*`` settings); no server: mails go to the log."""
+
+    sender: str
+    server: str | None = None
+    port: int = 25
+    username: str | None = None
+    password: str = ""
+    use_tls: bool = False
+    max_attempts: int = MAX_ATTEMPTS
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
+        return cls(
+            sender=config["MAIL_DEFAULT_SENDER"],
+            server=config.get("MAIL_SERVER") or None,
+            port=config.get("MAIL_PORT", 25),
+            username=config.get("MAIL_USERNAME") or None,
+            password=config.get("MAIL_PASSWORD", "") or "",
+            use_tls=bool(config.get("MAIL_USE_TLS")),
+            max_attempts=config.get("MAIL_MAX_ATTEMPTS", MAX_ATTEMPTS),
+        )
 
 
 def enqueue(recipient: str, subject: str, body_text: str, body_html: str | None = None) -> None:
@@ -61,15 +88,13 @@ def _build(message: OutboxMessage, sender: str) -> EmailMessage:
     return mail
 
 
-def _deliver(app: Flask, mail: EmailMessage) -> None:
-    config = app.config
-    with smtplib.SMTP(
-        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=SMTP_TIMEOUT_SECONDS
-    ) as smtp:
-        if config.get("MAIL_USE_TLS"):
+def _deliver(settings: MailSettings, mail: EmailMessage) -> None:
+    assert settings.server is not None
+    with smtplib.SMTP(settings.server, settings.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+        if settings.use_tls:
             smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
+        if settings.username:
+            smtp.login(settings.username, settings.password)
         smtp.send_message(mail)
 
 
@@ -97,27 +122,25 @@ def _claim(now: datetime) -> OutboxMessage | None:
     return message
 
 
-def send_pending(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
-    """One delivery pass over every due message. Returns how many were sent, failed, given up."""
+def send_pending(settings: MailSettings, *, now: datetime | None = None) -> dict[str, int]:
+    """One delivery pass over every due message. Returns how many were sent, failed, given up.
+
+    The mail worker is its own unit of work: each claim and each outcome is committed at once.
+    """
     counts = {"sent": 0, "failed": 0, "given_up": 0}
-    with app.app_context():
-        now = now or utcnow()
-        max_attempts = app.config.get("MAIL_MAX_ATTEMPTS", MAX_ATTEMPTS)
-        sender = app.config["MAIL_DEFAULT_SENDER"]
-        while (message := _claim(now)) is not None:
-            counts[_attempt(app, message, sender, now, max_attempts)] += 1
+    now = now or utcnow()
+    while (message := _claim(now)) is not None:
+        counts[_attempt(settings, message, now)] += 1
     return counts
 
 
-def _attempt(
-    app: Flask, message: OutboxMessage, sender: str, now: datetime, max_attempts: int
-) -> str:
+def _attempt(settings: MailSettings, message: OutboxMessage, now: datetime) -> str:
     """Send one claimed message and record the outcome ("sent", "failed" or "given_up")."""
-    mail = _build(message, sender)
+    mail = _build(message, settings.sender)
     error = None
     try:
-        if app.config.get("MAIL_SERVER"):
-            _deliver(app, mail)
+        if settings.server:
+            _deliver(settings, mail)
         else:
             # Development delivery: the whole mail goes to the log. A reset mail's body holds
             # its link; that is how a developer without SMTP resets a password. Configure
@@ -136,7 +159,7 @@ def _attempt(
         message.next_attempt_at = None
         message.last_error = ""
         outcome = "sent"
-    elif message.attempts >= max_attempts:
+    elif message.attempts >= settings.max_attempts:
         message.next_attempt_at = None
         message.last_error = error
         outcome = "given_up"
@@ -154,13 +177,3 @@ def _attempt(
         )
     db.session.commit()
     return outcome
-
-
-def base_url() -> str:
-    """The absolute base for links in mails (BOOKING_BASE_URL, else this request's host)."""
-    from flask import has_request_context, request
-
-    base = current_app.config.get("BOOKING_BASE_URL") or ""
-    if not base and has_request_context():
-        base = request.host_url
-    return (base or "http://localhost").rstrip("/")

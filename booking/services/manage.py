@@ -13,9 +13,8 @@ from booking import domain
 from booking.extensions import db
 from booking.models import Booking, Occurrence, OccurrenceStatus, Room, Site
 from booking.services import permissions
-from booking.services import rooms as room_data
-from booking.services.bookings import check_dates
-from booking.services.errors import NotPermitted
+from booking.services.errors import N_, NotPermitted
+from booking.services.room_context import load_context
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,10 @@ def pending_requests(
     now = now or datetime.now(UTC)
     site_ids = permissions.managed_site_ids(user)
     if site_ids is not None and not site_ids:
-        raise NotPermitted("You do not manage any site.")
+        raise NotPermitted(N_("You do not manage any site."), code="no_managed_site")
     if site_id is not None:
         if site_ids is not None and site_id not in site_ids:
-            raise NotPermitted("You do not manage this site.")
+            raise NotPermitted(N_("You do not manage this site."), code="site_not_managed")
         site_ids = {site_id}
     pending = (
         select(Occurrence)
@@ -96,15 +95,12 @@ def _assess(
     for occurrence in dates:
         by_room[occurrence.room_id].append(occurrence)
     assessed: dict[int, PendingDate] = {}
-    for occurrences in by_room.values():
-        room = occurrences[0].room
-        tree = room_data.room_tree(room)
-        related_units = set(tree.units(room.id))
-        plans = check_dates(
-            room,
-            room_data.site_zone(room),
-            [domain.Slot(o.starts_at, o.ends_at) for o in occurrences],
-            tree=tree,
+    for room_id, occurrences in by_room.items():
+        slots = [domain.Slot(o.starts_at, o.ends_at) for o in occurrences]
+        context = load_context(room_id, slots)
+        related_units = set(context.units)
+        plans = context.check(
+            slots,
             now=now,
             attendees=occurrences[0].booking.attendees,
             check_time_rules=False,
@@ -116,8 +112,7 @@ def _assess(
                 if other.booking_id != occurrence.booking_id
                 and other.starts_at < occurrence.ends_at
                 and other.ends_at > occurrence.starts_at
-                and other.room.site_id == room.site_id
-                and not related_units.isdisjoint(tree.units(other.room_id))
+                and not related_units.isdisjoint(context.tree.units(other.room_id))
             )
             assessed[occurrence.id] = PendingDate(occurrence, plan.problems, rivals)
     return [assessed[o.id] for o in dates]

@@ -1,18 +1,18 @@
-"""Mails about accounts and bookings, rendered in the recipient's language and put in the outbox.
+"""Mails about accounts and bookings: what to tell whom, put in the outbox by the services.
 
 Called by the services at the end of a change, inside its transaction: if the change is rolled
-back, the mail is never sent.
+back, the mail is never sent. What a mail *says* (its language, wording, links) is the surface's
+business: the application installs a ``Renderer`` (``booking.mails``) that turns a ``Notice``
+into subject and text, so services stay free of templates and request state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
-
-from flask import current_app, render_template
-from flask_babel import force_locale, gettext
 
 from booking.models import Booking, Occurrence, OccurrenceStatus, User
 from booking.services import mail
@@ -20,7 +20,7 @@ from booking.services import mail
 
 @dataclass(frozen=True)
 class MailDate:
-    """One date of a booking as the mail shows it: local wall times in the site's zone."""
+    """One date of a booking as the mail shows it: aware times in the site's zone."""
 
     starts_at: datetime
     ends_at: datetime
@@ -28,30 +28,63 @@ class MailDate:
     reason: str
 
 
-def _language(user: User) -> str:
-    languages = current_app.config.get("LANGUAGES", ("de", "en"))
-    return user.language if user.language in languages else languages[0]
+@dataclass(frozen=True)
+class Notice:
+    """Something to tell ``recipient``: ``kind`` names the mail, ``path`` the page it links to
+    (relative to the site's base URL), ``values`` what the text needs."""
+
+    kind: str  # "password_reset", "booking_received", "booking_changed"
+    recipient: User
+    path: str
+    booking: Booking | None = None
+    dates: tuple[MailDate, ...] = ()
+    values: dict[str, Any] = field(default_factory=dict)
 
 
-def _dates(booking: Booking, occurrences: Iterable[Occurrence]) -> list[MailDate]:
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str | None = None
+
+
+Renderer = Callable[[Notice], RenderedMail]
+_renderer: Renderer | None = None
+
+
+def use_renderer(renderer: Renderer) -> None:
+    """Install how notices become mails (done once by the application factory)."""
+    global _renderer
+    _renderer = renderer
+
+
+def _post(notice: Notice) -> None:
+    if _renderer is None:
+        raise RuntimeError("No mail renderer installed: create the app first.")
+    rendered = _renderer(notice)
+    mail.enqueue(notice.recipient.email, rendered.subject, rendered.text, rendered.html)
+
+
+def _dates(booking: Booking, occurrences: Iterable[Occurrence]) -> tuple[MailDate, ...]:
     zone = ZoneInfo(booking.room.site.timezone)
-    return [
+    return tuple(
         MailDate(
             o.starts_at.astimezone(zone), o.ends_at.astimezone(zone), o.status, o.status_reason
         )
         for o in sorted(occurrences, key=lambda o: o.starts_at)
-    ]
+    )
 
 
 def send_password_reset(user: User, token: str, expires_in_minutes: int) -> None:
     """The reset link holds the only copy of the token; the database keeps its hash."""
-    link = f"{mail.base_url()}/password-reset/{token}"
-    with force_locale(_language(user)):
-        subject = gettext("Reset your password")
-        body = render_template(
-            "mail/password_reset.txt", user=user, link=link, minutes=expires_in_minutes
+    _post(
+        Notice(
+            "password_reset",
+            user,
+            f"/password-reset/{token}",
+            values={"minutes": expires_in_minutes},
         )
-    mail.enqueue(user.email, subject, body)
+    )
 
 
 def notify_booking_received(booking: Booking) -> None:
@@ -61,21 +94,16 @@ def notify_booking_received(booking: Booking) -> None:
         return
     dates = _dates(booking, booking.occurrences)
     pending = any(d.status is OccurrenceStatus.PENDING for d in dates)
-    with force_locale(_language(user)):
-        subject = (
-            gettext("Booking request received: %(title)s", title=booking.title)
-            if pending
-            else gettext("Booking confirmed: %(title)s", title=booking.title)
-        )
-        body = render_template(
-            "mail/booking_received.txt",
-            user=user,
+    _post(
+        Notice(
+            "booking_received",
+            user,
+            "/my/bookings",
             booking=booking,
             dates=dates,
-            pending=pending,
-            link=f"{mail.base_url()}/my/bookings",
+            values={"pending": pending},
         )
-    mail.enqueue(user.email, subject, body)
+    )
 
 
 def notify_booking_changed(booking: Booking, occurrences: Iterable[Occurrence], actor) -> None:
@@ -85,23 +113,13 @@ def notify_booking_changed(booking: Booking, occurrences: Iterable[Occurrence], 
     changed = list(occurrences)
     if user is None or not changed or getattr(actor, "id", None) == user.id:
         return
-    dates = _dates(booking, changed)
-    status = changed[0].status
-    with force_locale(_language(user)):
-        subjects = {
-            OccurrenceStatus.APPROVED: gettext("Booking approved: %(title)s", title=booking.title),
-            OccurrenceStatus.DECLINED: gettext("Booking declined: %(title)s", title=booking.title),
-            OccurrenceStatus.CANCELLED: gettext(
-                "Booking cancelled: %(title)s", title=booking.title
-            ),
-        }
-        subject = subjects.get(status, gettext("Booking changed: %(title)s", title=booking.title))
-        body = render_template(
-            "mail/booking_changed.txt",
-            user=user,
+    _post(
+        Notice(
+            "booking_changed",
+            user,
+            "/my/bookings",
             booking=booking,
-            dates=dates,
-            status=status,
-            link=f"{mail.base_url()}/my/bookings",
+            dates=_dates(booking, changed),
+            values={"status": changed[0].status},
         )
-    mail.enqueue(user.email, subject, body)
+    )

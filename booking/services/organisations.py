@@ -9,8 +9,9 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import MemberRole, Membership, Organisation, OrganisationKind, User
-from booking.services.accounts import N_, normalise_email
-from booking.services.errors import InvalidRequest, NotFound, NotPermitted
+from booking.services.accounts import normalise_email
+from booking.services.errors import N_, InvalidRequest, NotFound, NotPermitted
+from booking.services.permissions import authenticated, require_user
 
 NAME_MAX = 200
 DISTRICT_MAX = 100
@@ -27,18 +28,12 @@ class OrganisationCommand:
     website: str = ""
 
 
-def _require_user(user) -> User:
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        raise NotPermitted("You need to log in to do this.")
-    return user
-
-
 def _membership(user: User, organisation: Organisation) -> Membership | None:
     return next((m for m in organisation.memberships if m.user_id == user.id), None)
 
 
 def can_manage_members(user, organisation: Organisation) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
+    if authenticated(user) is None:
         return False
     if user.is_admin:
         return True
@@ -74,7 +69,7 @@ def _validate(cmd: OrganisationCommand) -> OrganisationCommand:
 
 def create_organisation(user, cmd: OrganisationCommand) -> Organisation:
     """Create an organisation; its creator becomes its first admin."""
-    user = _require_user(user)
+    user = require_user(user)
     cmd = _validate(cmd)
     taken = db.session.scalar(
         select(Organisation.id).where(func.lower(Organisation.name) == cmd.name.lower())
@@ -95,7 +90,7 @@ def create_organisation(user, cmd: OrganisationCommand) -> Organisation:
 
 
 def my_organisations(user) -> list[Membership]:
-    user = _require_user(user)
+    user = require_user(user)
     return list(
         db.session.scalars(
             select(Membership)
@@ -109,14 +104,14 @@ def my_organisations(user) -> list[Membership]:
 
 def get_organisation(user, organisation_id: int) -> Organisation:
     """An organisation the user belongs to (administrators see all); others get NotFound."""
-    user = _require_user(user)
+    user = require_user(user)
     organisation = db.session.scalar(
         select(Organisation)
         .where(Organisation.id == organisation_id)
         .options(selectinload(Organisation.memberships).selectinload(Membership.user))
     )
     if organisation is None or not (user.is_admin or _membership(user, organisation)):
-        raise NotFound("There is no such organisation.")
+        raise NotFound(N_("There is no such organisation."))
     return organisation
 
 
@@ -125,7 +120,7 @@ def add_member(
 ) -> Membership:
     organisation = get_organisation(user, organisation_id)
     if not can_manage_members(user, organisation):
-        raise NotPermitted("Only the admins of this organisation can add members.")
+        raise NotPermitted(N_("Only the admins of this organisation can add members."))
     try:
         address = normalise_email(email)
     except InvalidRequest:
@@ -147,9 +142,9 @@ def remove_member(user, organisation_id: int, member_id: int) -> None:
     organisation = get_organisation(user, organisation_id)
     membership = next((m for m in organisation.memberships if m.user_id == member_id), None)
     if membership is None:
-        raise NotFound("This person is not a member.")
+        raise NotFound(N_("This person is not a member."))
     if member_id != user.id and not can_manage_members(user, organisation):
-        raise NotPermitted("Only the admins of this organisation can remove members.")
+        raise NotPermitted(N_("Only the admins of this organisation can remove members."))
     admins = [m for m in organisation.memberships if m.role is MemberRole.ADMIN]
     if membership.role is MemberRole.ADMIN and len(admins) == 1:
         raise InvalidRequest(
@@ -163,10 +158,10 @@ def remove_member(user, organisation_id: int, member_id: int) -> None:
 def set_role(user, organisation_id: int, member_id: int, role: MemberRole) -> None:
     organisation = get_organisation(user, organisation_id)
     if not can_manage_members(user, organisation):
-        raise NotPermitted("Only the admins of this organisation can change roles.")
+        raise NotPermitted(N_("Only the admins of this organisation can change roles."))
     membership = next((m for m in organisation.memberships if m.user_id == member_id), None)
     if membership is None:
-        raise NotFound("This person is not a member.")
+        raise NotFound(N_("This person is not a member."))
     role = MemberRole(role)
     admins = [m for m in organisation.memberships if m.role is MemberRole.ADMIN]
     if membership.role is MemberRole.ADMIN and role is not MemberRole.ADMIN and len(admins) == 1:

@@ -1,4 +1,8 @@
-"""Who may do what. Checked in services, never only in templates."""
+"""Who may do what. Checked in services, never only in templates.
+
+Which bookings a user may *see* is ``services.visibility``; this module answers the questions
+that rule is built from (whose organisations, which sites) and what a user may *do*.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,26 @@ from sqlalchemy import exists, select
 
 from booking.extensions import db
 from booking.models import Booking, Membership, User, site_manager
+from booking.services.errors import N_, NotPermitted
 
 
-def _user(user) -> User | None:
+def authenticated(user) -> User | None:
+    """``user`` if someone is logged in (Flask-Login's anonymous user is not), else None."""
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
+def require_user(user) -> User:
+    """The login guard of every service that acts for someone: a logged-in, active account."""
+    u = authenticated(user)
+    if u is None:
+        raise NotPermitted(N_("You need to log in to do this."), code="login_required")
+    if not u.active:
+        raise NotPermitted(N_("This account is disabled."), code="account_disabled")
+    return u
+
+
 def can_manage_site(user, site_id: int) -> bool:
-    u = _user(user)
+    u = authenticated(user)
     if u is None:
         return False
     if u.is_admin:
@@ -29,7 +45,7 @@ def can_manage_site(user, site_id: int) -> bool:
 
 def managed_site_ids(user) -> set[int] | None:
     """The sites a user manages; None means every site (an administrator)."""
-    u = _user(user)
+    u = authenticated(user)
     if u is None:
         return set()
     if u.is_admin:
@@ -40,7 +56,7 @@ def managed_site_ids(user) -> set[int] | None:
 
 
 def is_member(user, organisation_id: int) -> bool:
-    u = _user(user)
+    u = authenticated(user)
     if u is None:
         return False
     return bool(
@@ -55,7 +71,7 @@ def is_member(user, organisation_id: int) -> bool:
 
 
 def organisation_ids(user) -> set[int]:
-    u = _user(user)
+    u = authenticated(user)
     if u is None:
         return set()
     return set(
@@ -65,7 +81,7 @@ def organisation_ids(user) -> set[int]:
 
 def is_party_to(user, booking: Booking) -> bool:
     """The requester or a member of the booking's organisation."""
-    u = _user(user)
+    u = authenticated(user)
     if u is None:
         return False
     if booking.requested_by_id == u.id:
@@ -73,9 +89,6 @@ def is_party_to(user, booking: Booking) -> bool:
     return booking.organisation_id is not None and is_member(u, booking.organisation_id)
 
 
-def can_view_booking(user, booking: Booking) -> bool:
-    return is_party_to(user, booking) or can_manage_site(user, booking.room.site_id)
-
-
 def can_cancel(user, booking: Booking) -> bool:
-    return can_view_booking(user, booking)
+    """The booking's parties and the site's managers (everyone who may see it)."""
+    return is_party_to(user, booking) or can_manage_site(user, booking.room.site_id)

@@ -6,26 +6,24 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from booking import domain
 from booking.extensions import db
 from booking.models import Booking, Occurrence, Room, Site
-from booking.services import permissions, search
+from booking.services import search, visibility
 
 
 def bookings_for_user(user) -> list[Booking]:
-    """The bookings a user asked for or that one of their organisations holds, newest first."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    """The bookings a user asked for or that one of their organisations holds, newest first
+    (the user's own side of ``visibility``; their sites' bookings are the manager's pages)."""
+    viewer = visibility.viewer(user)
+    if viewer.user_id is None:
         return []
-    organisation_ids = permissions.organisation_ids(user)
-    condition = Booking.requested_by_id == user.id
-    if organisation_ids:
-        condition = or_(condition, Booking.organisation_id.in_(organisation_ids))
     query = (
         select(Booking)
-        .where(condition)
+        .where(viewer.party())
         .options(
             selectinload(Booking.occurrences),
             selectinload(Booking.room).selectinload(Room.site),

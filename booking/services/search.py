@@ -6,13 +6,12 @@ hours, closures, occupancy), whatever the number of rooms; the pure core then de
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -20,7 +19,6 @@ from booking import domain
 from booking.extensions import db
 from booking.models import (
     Booking,
-    Closure,
     Feature,
     Occupancy,
     Occurrence,
@@ -30,9 +28,9 @@ from booking.models import (
     RoomFeature,
     Site,
 )
-from booking.services import catalogue
-from booking.services import rooms as room_data
-from booking.services.errors import InvalidRequest
+from booking.services import catalogue, occupancy, room_context
+from booking.services.errors import N_, InvalidRequest
+from booking.services.requests import recurrence_problem
 
 MAX_WINDOW = timedelta(days=62)  # availability windows longer than this are refused
 
@@ -109,10 +107,6 @@ class RoomWeek:
         return self.monday + timedelta(days=7)
 
 
-def default_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BOOKING_TIMEZONE"])
-
-
 def _filtered(stmt, query: RoomQuery):
     """``stmt`` (which joins Room and Site) limited to active rooms matching the static filters."""
     stmt = stmt.where(Room.active, Site.active)
@@ -170,67 +164,14 @@ def _load_rooms(room_ids: Sequence[int]) -> list[Room]:
     )
 
 
-class _SiteData:
-    """Room tree and opening hours (from the catalogue) and closures of a set of sites."""
-
-    def __init__(
-        self, site_ids: Iterable[int], window: domain.Slot, tree: room_data.RoomTree
-    ) -> None:
-        site_ids = sorted(set(site_ids))
-        self.tree = tree
-        self.closures: dict[int, list[tuple[int | None, domain.Closure]]] = defaultdict(list)
-        for site_id, room_id, start, end, reason in db.session.execute(
-            select(
-                Closure.site_id, Closure.room_id, Closure.starts_at, Closure.ends_at, Closure.reason
-            ).where(
-                Closure.site_id.in_(site_ids),
-                Closure.starts_at < window.ends_at,
-                Closure.ends_at > window.starts_at,
-            )
-        ):
-            self.closures[site_id].append(
-                (room_id, domain.Closure(domain.Slot(start, end), reason))
-            )
-
-    def opening_owner(self, room: Room) -> tuple[int, int | None] | None:
-        return self.tree.hours_owner(room.id, room.site_id)
-
-    def opening(self, room: Room) -> domain.OpeningHours | None:
-        return self.tree.opening_hours(room.id, room.site_id)
-
-    def rules(self, room: Room, *, with_opening: bool = True) -> domain.RoomRules:
-        return domain.RoomRules(
-            capacity=room.capacity,
-            buffer_before=timedelta(minutes=room.buffer_before_minutes),
-            buffer_after=timedelta(minutes=room.buffer_after_minutes),
-            opening=self.opening(room) if with_opening else None,
-        )
-
-    def closures_for(self, room: Room) -> list[domain.Closure]:
-        if not self.closures.get(room.site_id):
-            return []
-        related = set(self.tree.related(room.id))
-        return [c for owner, c in self.closures[room.site_id] if owner is None or owner in related]
-
-
-def _busy_by_unit(
-    units: Sequence[int], slots: Sequence[domain.Slot], pad: timedelta
-) -> dict[int, list[domain.Busy]]:
-    found: dict[int, list[domain.Busy]] = defaultdict(list)
-    padded = [s.padded(pad, pad) for s in slots]
-    for row in room_data.occupied(units, padded):
-        found[row.unit_id].append(
-            domain.Busy(domain.Slot(row.starts_at, row.ends_at), ref=row.occurrence_id)
-        )
-    return found
-
-
 def _query_slots(query: RoomQuery, zone: ZoneInfo) -> list[domain.Slot]:
     if query.start is None and query.end is None:
         return []
     if query.start is None or query.end is None:
         raise InvalidRequest(
-            "Give both a start and an end time.", "end" if query.start else "start"
+            N_("Give both a start and an end time."),
+            "end" if query.start else "start",
+            code="time_incomplete",
         )
     start, end = query.start, query.end
     if start.tzinfo is not None:
@@ -238,16 +179,18 @@ def _query_slots(query: RoomQuery, zone: ZoneInfo) -> list[domain.Slot]:
     if end.tzinfo is not None:
         end = end.astimezone(zone).replace(tzinfo=None)
     if end <= start:
-        raise InvalidRequest("The end must be after the start.", "end")
+        raise InvalidRequest(N_("The end must be after the start."), "end", code="end_before_start")
     if end - start > timedelta(days=14):
-        raise InvalidRequest("Search for at most 14 days at once.", "end")
+        raise InvalidRequest(
+            N_("Search for at most %(days)d days at once."), "end", code="search_too_long", days=14
+        )
     recurrence = None
     if query.weekly_until is not None:
         recurrence = domain.Recurrence(domain.Frequency.WEEKLY, until=query.weekly_until)
     try:
         return list(domain.expand(start, end, zone, recurrence).slots)
     except domain.RecurrenceError as exc:
-        raise InvalidRequest(exc.message, "weekly_until") from exc
+        raise recurrence_problem(exc, "weekly_until") from exc
 
 
 def _score(room: Room, query: RoomQuery) -> float:
@@ -258,14 +201,20 @@ def _score(room: Room, query: RoomQuery) -> float:
     return round(fit + extras, 4)
 
 
-def search_rooms(query: RoomQuery, *, zone: ZoneInfo | None = None) -> list[RoomMatch]:
-    """Rooms matching the filters and, when a time is given, free for all of it; best fit first."""
-    zone = zone or default_zone()
+def search_rooms(
+    query: RoomQuery, *, zone: ZoneInfo, now: datetime | None = None
+) -> list[RoomMatch]:
+    """Rooms matching the filters and, when a time is given, free for all of it and bookable
+    by the room's own rules at ``now`` (notice, how far ahead, duration); best fit first.
+
+    ``zone`` is the city's: the zone of a query given as local wall time.
+    """
     slots = _query_slots(query, zone)
     # With a time, only the rooms found free become objects.
     if slots:
         found = catalogue.current()
-        rooms = _load_rooms(free_room_ids(_candidates(query, found), slots, found.tree))
+        candidates = [room.id for room in _candidates(query, found)]
+        rooms = _load_rooms(free_room_ids(candidates, slots, now=now or datetime.now(UTC)))
     else:
         rooms = filter_rooms(query)
     matches = [RoomMatch(room, _score(room, query), tuple(slots)) for room in rooms]
@@ -274,58 +223,64 @@ def search_rooms(query: RoomQuery, *, zone: ZoneInfo | None = None) -> list[Room
 
 
 def free_room_ids(
-    rooms: Sequence, slots: Sequence[domain.Slot], tree: room_data.RoomTree
+    room_ids: Sequence[int], slots: Sequence[domain.Slot], *, now: datetime
 ) -> list[int]:
-    """The ids of those ``rooms`` free (open, not closed, not occupied incl. buffers) for every
-    slot. A room here is anything with ``id``, ``site_id``, ``capacity``, the two buffer
-    columns and its site's ``timezone`` (``RoomFacts``); ``tree`` is the catalogue's."""
-    if not rooms or not slots:
-        return [room.id for room in rooms]
-    window = domain.Slot(min(s.starts_at for s in slots), max(s.ends_at for s in slots))
-    data = _SiteData({r.site_id for r in rooms}, window, tree)
-    units = {r.id: data.tree.units(r.id) for r in rooms}
-    pad = timedelta(minutes=max(r.buffer_before_minutes + r.buffer_after_minutes for r in rooms))
-    busy = _busy_by_unit(sorted({u for us in units.values() for u in us}), slots, pad)
+    """The ids of those rooms that could be booked for every slot: open, not closed, not
+    occupied (buffers included), and within the room's notice, advance and duration limits."""
+    if not room_ids or not slots:
+        return list(room_ids)
+    contexts = room_context.load_contexts(room_ids, slots)
     # Rooms of one site share their opening hours: whether they cover a slot is worked out once
     # per site and slot. A covered slot is free under those hours exactly when it is free with
     # no hours at all; an uncovered one is never free.
     covered: dict[tuple, bool] = {}
     free = []
-    for room in rooms:
-        zone = ZoneInfo(room.timezone)
-        owner = data.opening_owner(room)
-        if owner is not None:
-            hours = None
+    for context in contexts.values():
+        rules, zone = context.rules, context.zone
+        if rules.opening is not None:
+            owner = context.tree.hours_owner(context.room_id, context.facts.site_id)
             open_for_all = True
             for slot in slots:
-                key = (owner, room.timezone, slot)
+                key = (owner, context.facts.timezone, slot)
                 if key not in covered:
-                    hours = hours or data.opening(room)
-                    covered[key] = hours.covers(slot, zone)
+                    covered[key] = rules.opening.covers(slot, zone)
                 if not covered[key]:
                     open_for_all = False
                     break
             if not open_for_all:
                 continue
-        room_busy = [b for unit in units[room.id] for b in busy.get(unit, ())]
-        closures = data.closures_for(room)
-        if not room_busy and not closures:  # open, and nothing in the way
-            free.append(room.id)
+        if not domain.within_time_rules(slots, rules, now):
             continue
-        rules = data.rules(room, with_opening=False)
-        if domain.all_free(slots, tz=zone, rules=rules, busy=room_busy, closures=closures):
-            free.append(room.id)
+        if not context.busy and not context.closures:  # open, and nothing in the way
+            free.append(context.room_id)
+            continue
+        if domain.all_free(
+            slots,
+            tz=zone,
+            rules=dataclasses.replace(rules, opening=None),
+            busy=context.busy,
+            closures=context.closures,
+        ):
+            free.append(context.room_id)
     return free
 
 
 def room_availability(room: Room, window: domain.Slot) -> RoomAvailability:
     """Busy blocks (privacy-safe) and free intervals of one room within ``window``."""
     if window.duration > MAX_WINDOW:
-        raise InvalidRequest("Ask for at most 62 days at once.", "end")
-    zone = ZoneInfo(room.site.timezone)
-    data = _SiteData([room.site_id], window, room_data.room_tree(room))
-    units = data.tree.units(room.id)
-    rules = data.rules(room)
+        raise InvalidRequest(
+            N_("Ask for at most %(days)d days at once."),
+            "end",
+            code="window_too_long",
+            days=MAX_WINDOW.days,
+        )
+    context = room_context.load_contexts([room.id], [window])[room.id]
+    zone, units = context.zone, context.units
+    # The free times shown are where a booking could go: the room's own buffers keep it apart
+    # from the busy times; notice and duration limits are the booking form's business.
+    rules = dataclasses.replace(
+        context.rules, min_lead=timedelta(0), max_advance=None, min_duration=None, max_duration=None
+    )
     pad = rules.buffer_before + rules.buffer_after
     rows = db.session.execute(
         select(
@@ -345,7 +300,7 @@ def room_availability(room: Room, window: domain.Slot) -> RoomAvailability:
         .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
         .where(
             Occupancy.unit_id.in_(units),
-            room_data.overlap(window.starts_at - pad, window.ends_at + pad),
+            occupancy.overlap(window.starts_at - pad, window.ends_at + pad),
         )
     ).all()
     busy, blocks = [], {}
@@ -361,7 +316,7 @@ def room_availability(room: Room, window: domain.Slot) -> RoomAvailability:
                 title=title if public else None,
                 organisation=org if public else None,
             )
-    closures = data.closures_for(room)
+    closures = context.closures
     free = domain.free_intervals(window, tz=zone, rules=rules, busy=busy, closures=closures)
     return RoomAvailability(
         room=room,

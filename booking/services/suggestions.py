@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from booking import domain
 from booking.models import Room
-from booking.services import search
+from booking.services import room_context, search
 from booking.services.search import RoomMatch, RoomQuery
 
 ROOMS_TO_TRY = 8
@@ -55,24 +55,34 @@ def _best_start(free: domain.Slot, wanted: datetime, length: timedelta) -> datet
 def other_times(
     query: RoomQuery,
     *,
+    zone: ZoneInfo,
     now: datetime | None = None,
     limit: int = 6,
     rooms: list[Room] | None = None,
 ) -> list[OtherTime]:
     """Free times of the fitting rooms on the requested day and the days around it (a week),
-    closest to the requested time first; at most one suggestion per room and day."""
+    closest to the requested time first; at most one suggestion per room and day. Only times
+    the booking form would accept: within each room's notice, advance and duration limits."""
     if query.start is None or query.end is None:
         return []
     now = now or datetime.now(UTC)
     length = query.end - query.start
-    ranked = rooms if rooms is not None else _rooms_by_fit(query)
+    ranked = rooms if rooms is not None else _rooms_by_fit(query, zone)
     found: list[tuple[timedelta, OtherTime]] = []
     first_day = query.start.date() - timedelta(days=3)
     for room in ranked[:ROOMS_TO_TRY]:
         zone = ZoneInfo(room.site.timezone)
+        rules = room_context.facts(room.id).rules
+        if (rules.min_duration is not None and length < rules.min_duration) or (
+            rules.max_duration is not None and length > rules.max_duration
+        ):
+            continue
+        earliest = max(now, now + rules.min_lead)
+        end = domain.from_local(datetime.combine(first_day + timedelta(days=7), time(0)), zone)
+        if rules.max_advance is not None:
+            end = min(end, now + rules.max_advance + length)
         window = domain.Slot(
-            max(domain.from_local(datetime.combine(first_day, time(0)), zone), now),
-            domain.from_local(datetime.combine(first_day + timedelta(days=7), time(0)), zone),
+            max(domain.from_local(datetime.combine(first_day, time(0)), zone), earliest), end
         )
         if window.ends_at <= window.starts_at:
             continue
@@ -99,13 +109,15 @@ def other_times(
     return [suggestion for _distance, suggestion in found[:limit]]
 
 
-def _rooms_by_fit(query: RoomQuery) -> list[Room]:
+def _rooms_by_fit(query: RoomQuery, zone: ZoneInfo) -> list[Room]:
     """Rooms matching the filters regardless of time, best fit first."""
     static = dataclasses.replace(query, start=None, end=None, weekly_until=None)
-    return [m.room for m in search.search_rooms(static)]
+    return [m.room for m in search.search_rooms(static, zone=zone)]
 
 
-def similar_rooms(query: RoomQuery, *, limit: int = 6) -> list[SimilarRoom]:
+def similar_rooms(
+    query: RoomQuery, *, zone: ZoneInfo, now: datetime | None = None, limit: int = 6
+) -> list[SimilarRoom]:
     """Rooms free at the requested time with relaxed filters: first the same district without
     the equipment and step-free wishes, then other districts with them."""
     if query.start is None or query.end is None:
@@ -119,7 +131,7 @@ def similar_rooms(query: RoomQuery, *, limit: int = 6) -> list[SimilarRoom]:
     seen: set[int] = set()
     result: list[SimilarRoom] = []
     for attempt in relaxed:
-        for match in search.search_rooms(attempt):
+        for match in search.search_rooms(attempt, zone=zone, now=now):
             room = match.room
             if room.id in seen:
                 continue

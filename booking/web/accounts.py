@@ -18,7 +18,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from booking.extensions import db, limiter
+from booking.errors import error_text
+from booking.extensions import limiter
 from booking.services import accounts
 from booking.services.errors import InvalidRequest
 from booking.web.account_forms import (
@@ -49,7 +50,7 @@ def _safe_next(target: str | None) -> str | None:
 
 def _field_error(form, exc: InvalidRequest) -> None:
     """Show a service's refusal next to its field (translated), else above the form."""
-    message = _(exc.message)
+    message = error_text(exc)
     field = getattr(form, exc.field, None) if exc.field else None
     if field is not None:
         field.errors = [*field.errors, message]
@@ -95,10 +96,8 @@ def register():
                 language=form.language.data,
             )
         except InvalidRequest as exc:
-            db.session.rollback()
             _field_error(form, exc)
         else:
-            db.session.commit()
             _start_session(user, remember=False)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
@@ -124,12 +123,10 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
-            db.session.rollback()
             failed = True
             # One message for an unknown address and a wrong password alike.
             form.form_errors.append(_("The e-mail address or the password is not right."))
         else:
-            db.session.commit()
             _start_session(user, remember=form.remember.data)
             return redirect(next_url or url_for("web.home"))
     status = 200 if not form.errors and not failed else 422
@@ -151,7 +148,6 @@ def password_reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
-        db.session.commit()
         # The same answer whether or not the address is registered.
         return render_template("accounts/reset_sent.html")
     status = 200 if not form.errors else 422
@@ -163,16 +159,14 @@ def password_reset(token: str):
     try:
         accounts.check_reset_token(token)
     except InvalidRequest as exc:
-        return render_template("accounts/reset_invalid.html", message=_(exc.message)), 410
+        return render_template("accounts/reset_invalid.html", message=error_text(exc)), 410
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
             user = accounts.reset_password(token, form.password.data)
         except InvalidRequest as exc:
-            db.session.rollback()
             _field_error(form, exc)
         else:
-            db.session.commit()
             _start_session(user, remember=False)
             flash(_("Your new password is set. You are logged in."), "success")
             return redirect(url_for("accounts.profile"))
@@ -193,10 +187,8 @@ def profile():
                     current_user, name=profile_form.name.data, language=profile_form.language.data
                 )
             except InvalidRequest as exc:
-                db.session.rollback()
                 _field_error(profile_form, exc)
             else:
-                db.session.commit()
                 session.pop("lang", None)
                 flash(_("Your profile is saved."), "success")
                 return redirect(url_for("accounts.profile"))
@@ -209,10 +201,8 @@ def profile():
                     current_user, password_form.current_password.data, password_form.password.data
                 )
             except InvalidRequest as exc:
-                db.session.rollback()
                 _field_error(password_form, exc)
             else:
-                db.session.commit()
                 flash(_("Your new password is saved."), "success")
                 return redirect(url_for("accounts.profile"))
         failed = True

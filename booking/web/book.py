@@ -4,45 +4,17 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from booking.extensions import db
+from booking.errors import error_text
 from booking.models import OccurrenceStatus, Room
 from booking.services import bookings as booking_service
 from booking.services.errors import Conflict, InvalidRequest, NotPermitted
+from booking.services.room_context import active_room
 from booking.web import bp
 from booking.web.forms import SERVICE_FIELDS, BookingForm, choices, command_from_form
-
-
-def _friendly(name: str, message: str) -> str:
-    """The service's English message as a friendly, translatable text for the form field."""
-    if name == "until":
-        if "before the first date" in message:
-            return _("The last date is before the first date.")
-        if "no date" in message:
-            return _("No date up to the last date matches the repetition.")
-        if "more than" in message or "at most" in message or "years" in message:
-            return _("That series is too long: at most 500 dates within two years.")
-    if name == "count":
-        return _("Please choose between 1 and 500 dates.")
-    if name == "repeat":
-        return _("This repetition gives no dates. Please check it.")
-    if name == "weekdays":
-        return _("Please check the weekdays.")
-    if name == "position":
-        return _("Please check which weekday of the month.")
-    if name == "house_rules_accepted":
-        return _("Please confirm that you will keep the house rules.")
-    return _(message)
-
-
-def active_room_or_404(room_id: int) -> Room:
-    room = db.session.get(Room, room_id)
-    if room is None or not room.active or not room.site.active:
-        abort(404)
-    return room
 
 
 def _organisation_choices():
@@ -75,32 +47,31 @@ def _prefill(form: BookingForm) -> None:
             pass
 
 
-def _field_error(form: BookingForm, exc: InvalidRequest) -> None:
-    name = SERVICE_FIELDS.get(exc.field or "")
+def _field_error(form: BookingForm, exc: InvalidRequest | NotPermitted) -> None:
+    """The service's refusal, translated, next to the field it concerns (else above the form)."""
+    name = SERVICE_FIELDS.get(getattr(exc, "field", None) or "")
+    if isinstance(exc, NotPermitted):
+        name = "organisation"
     if name is None:
-        form.form_errors.append(exc.message)
+        form.form_errors.append(error_text(exc))
         return
     field = getattr(form, name)
-    field.errors = [*field.errors, _friendly(name, exc.message)]
+    field.errors = [*field.errors, error_text(exc)]
 
 
 def _plan(form: BookingForm, room: Room):
     """The preview of the form's dates, or None with the problem marked on the form."""
     try:
         return booking_service.plan_booking(current_user, command_from_form(form, room.id))
-    except InvalidRequest as exc:
-        db.session.rollback()
+    except (InvalidRequest, NotPermitted) as exc:
         _field_error(form, exc)
-    except NotPermitted:
-        db.session.rollback()
-        form.organisation.errors = [_("You can only book for organisations you belong to.")]
     return None
 
 
 @bp.route("/rooms/<int:room_id>/book", methods=["GET", "POST"])
 @login_required
 def book(room_id: int):
-    room = active_room_or_404(room_id)
+    room = active_room(room_id)
     form = BookingForm()
     form.organisation.choices = _organisation_choices()
     if request.method == "GET":
@@ -122,14 +93,14 @@ def book(room_id: int):
 
     try:
         booking = booking_service.request_booking(current_user, command_from_form(form, room.id))
-    except InvalidRequest as exc:
-        db.session.rollback()
+    except (InvalidRequest, NotPermitted) as exc:
         _field_error(form, exc)
-        plan = _plan(form, room)
+        plan = _plan(form, room) if isinstance(exc, InvalidRequest) else None
         return render_template("web/book.html", room=room, form=form, plan=plan), 422
-    except Conflict:
-        db.session.rollback()
-        plan = _plan(form, room)
+    except Conflict as exc:
+        # The dates as the service saw them when it refused. The race (someone booked a moment
+        # ago) carries the dates without the whole request: check it again to show it.
+        plan = exc.plan if exc.plan is not None else _plan(form, room)
         if plan is None:
             pass  # the problem is already marked on its field
         elif plan.bookable and not form.book_free_dates_only.data:
@@ -142,7 +113,6 @@ def book(room_id: int):
             )
         form.previewed.data = fingerprint
         return render_template("web/book.html", room=room, form=form, plan=plan), 409
-    db.session.commit()
     return redirect(url_for("web.booking_received", booking_id=booking.id))
 
 

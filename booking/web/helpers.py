@@ -63,9 +63,14 @@ def feature_label(feature) -> str:
     return str(FEATURE_LABELS.get(Feature(feature), feature))
 
 
+def city_zone() -> ZoneInfo:
+    """The city's time zone (``BOOKING_TIMEZONE``): how a time typed without a site is read."""
+    return ZoneInfo(current_app.config["BOOKING_TIMEZONE"])
+
+
 def local_today() -> date:
     """Today in the city's time zone (the server's clock may run in UTC)."""
-    return datetime.now(ZoneInfo(current_app.config["BOOKING_TIMEZONE"])).date()
+    return datetime.now(city_zone()).date()
 
 
 def local(value: datetime, zone: ZoneInfo | str) -> datetime:

@@ -34,8 +34,9 @@ from flask import Flask, current_app, has_request_context, request, session, url
 from flask_babel import get_locale, lazy_gettext, refresh
 from flask_login import current_user
 
-from booking.extensions import db
+from booking.languages import LANGUAGES
 from booking.models import OccurrenceStatus, OrganisationKind
+from booking.services import accounts
 
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 
@@ -57,7 +58,7 @@ ORGANISATION_KIND_LABELS = {
 
 
 def languages() -> tuple[str, ...]:
-    return tuple(current_app.config.get("LANGUAGES", ("de", "en")))
+    return tuple(current_app.config.get("LANGUAGES", LANGUAGES))
 
 
 def select_locale() -> str:
@@ -87,8 +88,7 @@ def remember_language() -> None:
     if session.get("lang") != lang:
         session["lang"] = lang
     if getattr(current_user, "is_authenticated", False) and current_user.language != lang:
-        current_user.language = lang
-        db.session.commit()
+        accounts.set_language(current_user, lang)
 
 
 def _zone(zone) -> ZoneInfo:

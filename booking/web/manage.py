@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length
 
-from booking.extensions import db
+from booking.errors import error_text
 from booking.services import bookings as booking_service
 from booking.services import manage
 from booking.services.errors import Conflict, InvalidRequest, InvalidTransition, NotPermitted
@@ -56,14 +56,9 @@ def decide(booking_id: int):
             booking = booking_service.decline(current_user, booking_id, message, chosen)
             verb = "declined"
     except InvalidRequest as exc:
-        db.session.rollback()
-        if exc.field == "reason":
-            flash(_("Please tell the requester why you decline."), "error")
-        else:
-            flash(_("Some of the chosen dates do not belong to this request."), "error")
+        flash(error_text(exc), "error")
         return redirect(back + f"#request-{booking_id}")
     except Conflict as exc:
-        db.session.rollback()
         flash(
             ngettext(
                 "%(num)d date cannot be approved: it collides with an approved booking or a "
@@ -76,13 +71,10 @@ def decide(booking_id: int):
         )
         return redirect(back + f"#request-{booking_id}")
     except InvalidTransition:
-        db.session.rollback()
         flash(_("These dates have been answered already."), "error")
         return redirect(back)
     except NotPermitted:
-        db.session.rollback()
         abort(404)
-    db.session.commit()
     count = len(chosen) if chosen else None
     if verb == "approved":
         flash(

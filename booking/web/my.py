@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from booking.extensions import db
 from booking.services import bookings as booking_service
 from booking.services import queries
 from booking.services.bookings import ACTIVE
@@ -63,11 +62,9 @@ def cancel(booking_id: int):
     try:
         booking = booking_service.cancel(current_user, booking_id, ids)
     except (InvalidTransition, InvalidRequest):
-        db.session.rollback()
         flash(_("This date cannot be cancelled any more."), "error")
         return redirect(url_for("web.my_bookings"))
     cancelled = sum(1 for o in booking.occurrences if o.status.value == "cancelled")
-    db.session.commit()
     if ids:
         flash(_("The date of “%(title)s” was cancelled.", title=booking.title), "success")
     else:

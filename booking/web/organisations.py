@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from booking.extensions import db
+from booking.errors import error_text
 from booking.models import MemberRole
 from booking.services import organisations as service
 from booking.services.errors import InvalidRequest
@@ -38,10 +38,8 @@ def new():
         try:
             organisation = service.create_organisation(current_user, command)
         except InvalidRequest as exc:
-            db.session.rollback()
             _field_error(form, exc)
         else:
-            db.session.commit()
             flash(_("The organisation %(name)s is created.", name=organisation.name), "success")
             return redirect(url_for("organisations.show", organisation_id=organisation.id))
     status = 200 if not form.errors else 422
@@ -75,10 +73,8 @@ def add_member(organisation_id: int):
         try:
             membership = service.add_member(current_user, organisation_id, form.email.data, role)
         except InvalidRequest as exc:
-            db.session.rollback()
             _field_error(form, exc)
         else:
-            db.session.commit()
             flash(_("%(name)s is now a member.", name=membership.user.name), "success")
             return redirect(url_for("organisations.show", organisation_id=organisation_id))
     organisation = service.get_organisation(current_user, organisation_id)
@@ -93,10 +89,8 @@ def remove_member(organisation_id: int, user_id: int):
     try:
         service.remove_member(current_user, organisation_id, user_id)
     except InvalidRequest as exc:
-        db.session.rollback()
-        flash(_(exc.message), "error")
+        flash(error_text(exc), "error")
         return redirect(url_for("organisations.show", organisation_id=organisation_id))
-    db.session.commit()
     if user_id == current_user.id:
         flash(_("You have left the organisation."), "success")
         return redirect(url_for("organisations.index"))
@@ -116,9 +110,7 @@ def change_role(organisation_id: int, user_id: int):
     try:
         service.set_role(current_user, organisation_id, user_id, MemberRole(role))
     except InvalidRequest as exc:
-        db.session.rollback()
-        flash(_(exc.message), "error")
+        flash(error_text(exc), "error")
     else:
-        db.session.commit()
         flash(_("The role is changed."), "success")
     return redirect(url_for("organisations.show", organisation_id=organisation_id))

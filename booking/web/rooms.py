@@ -11,11 +11,9 @@ from flask_babel import gettext as _
 from booking import domain
 from booking.extensions import db
 from booking.models import Site
-from booking.services import queries
-from booking.services import rooms as room_data
+from booking.services import queries, room_context
 from booking.services.search import room_week, week_start
 from booking.web import bp
-from booking.web.book import active_room_or_404
 from booking.web.forms import WEEKDAYS
 
 SUGGESTED_LENGTH = timedelta(hours=2)
@@ -87,7 +85,7 @@ def site(site_id: int):
 
 @bp.get("/rooms/<int:room_id>")
 def room(room_id: int):
-    room = active_room_or_404(room_id)
+    room = room_context.active_room(room_id)
     zone = ZoneInfo(room.site.timezone)
     now = datetime.now(UTC)
     today = domain.to_local(now, zone).date()
@@ -111,7 +109,7 @@ def room(room_id: int):
         prev_week=iso_week(calendar.previous_week),
         next_week=iso_week(calendar.next_week),
         week_end=monday + timedelta(days=6),
-        hours=opening_rows(room_data.opening_hours(room)),
+        hours=opening_rows(room_context.facts(room.id).rules.opening),
         parts=[p for p in room.parts if p.active],
     )
 

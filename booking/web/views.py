@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from booking.errors import error_text
 from booking.extensions import db
 from booking.models import Feature, Room, Site
 from booking.services import queries, suggestions
@@ -16,7 +17,7 @@ from booking.services.errors import InvalidRequest
 from booking.services.search import RoomQuery, search_rooms
 from booking.web import bp
 from booking.web.forms import SearchForm, choices
-from booking.web.helpers import local_today
+from booking.web.helpers import city_zone, local_today
 
 # Search field names in RoomQuery/InvalidRequest -> form fields.
 _QUERY_FIELDS = {"start": "start", "end": "end", "weekly_until": "weeks"}
@@ -77,14 +78,14 @@ def home():
         if valid:
             query = query_from_form(form, today)
             try:
-                matches = search_rooms(query)
+                matches = search_rooms(query, zone=city_zone())
             except InvalidRequest as exc:
                 field = getattr(form, _QUERY_FIELDS.get(exc.field or "", "end"))
-                field.errors.append(_(exc.message))
+                field.errors.append(error_text(exc))
                 query = None
             if query is not None and not matches:
-                other_times = suggestions.other_times(query)
-                similar = suggestions.similar_rooms(query)
+                other_times = suggestions.other_times(query, zone=city_zone())
+                similar = suggestions.similar_rooms(query, zone=city_zone())
         if form.errors or any(f.errors for f in form):
             status = 422
     sites = db.session.scalars(

@@ -123,9 +123,10 @@ def test_never_valid_input_is_422_before_any_conflict_check(
     def post(**changes):
         return client.post("/api/v1/bookings", headers=headers, json=_body(room, *taken) | changes)
 
-    assert_problem(post(end=iso(local(7, 17))), 422, "invalid", "end")
-    assert_problem(post(title="x" * 100_000), 422, "invalid", "title")
-    assert_problem(post(title="   "), 422, "invalid", "title")
+    problem = assert_problem(post(end=iso(local(7, 17))), 422, "end_before_start", "end")
+    assert problem["type"].endswith("/invalid")  # the kind of problem; `code` is the precise one
+    assert_problem(post(title="x" * 100_000), 422, "invalid", "title")  # the schema's limit
+    assert_problem(post(title="   "), 422, "title_missing", "title")
     assert_problem(post(recurrence={"freq": "weekly", "count": 501}), 422, field="recurrence.count")
     assert_problem(
         post(recurrence={"freq": "daily", "until": (local(800, 0).date()).isoformat()}),
@@ -152,7 +153,7 @@ def test_house_rules_must_be_accepted(client, make_room, make_user, auth):
     assert_problem(
         client.post("/api/v1/bookings", headers=headers, json=body),
         422,
-        "invalid",
+        "house_rules_not_accepted",
         "house_rules_accepted",
     )
     accepted = client.post(

@@ -99,9 +99,10 @@ def test_free_slot_filter_respects_bookings_and_opening_hours(
         taken.id,
         free.id,
     }
-    assert_problem(client.get(f"/api/v1/rooms?free_start={iso(start)}"), 422, "invalid", "free_end")
+    missing = client.get(f"/api/v1/rooms?free_start={iso(start)}")
+    assert_problem(missing, 422, "time_incomplete", "free_end")
     backwards = f"?free_start={iso(start)}&free_end={iso(start - timedelta(hours=1))}"
-    assert_problem(client.get("/api/v1/rooms" + backwards), 422, "invalid", "free_end")
+    assert_problem(client.get("/api/v1/rooms" + backwards), 422, "end_before_start", "free_end")
 
 
 def test_availability_hides_private_details(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -14,11 +15,20 @@ from booking.services.errors import Conflict
 
 TUESDAY_18 = datetime(2026, 10, 6, 18)
 TUESDAY_20 = datetime(2026, 10, 6, 20)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+BEFORE = datetime(2026, 9, 1, 9, tzinfo=UTC)  # "now" for searches: a month before TUESDAY_18
+
+
+def find(query):
+    return search.search_rooms(query, zone=BERLIN, now=BEFORE)
+
+
 EVENING = search.RoomQuery(start=TUESDAY_18, end=TUESDAY_20)
 
 
 def free_names(query=EVENING) -> list[str]:
-    return sorted(m.room.name for m in search.search_rooms(query))
+    return sorted(m.room.name for m in find(query))
 
 
 def test_an_unchanged_catalogue_is_reused(db, make_room):

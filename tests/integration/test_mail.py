@@ -47,6 +47,12 @@ def smtp(app, monkeypatch):
     controller.stop()
 
 
+def deliver(app, **kwargs) -> dict[str, int]:
+    """One delivery pass as the worker runs it: in an app context of its own."""
+    with app.app_context():
+        return mail.send_pending(mail.MailSettings.from_config(app.config), **kwargs)
+
+
 def _outbox() -> list[OutboxMessage]:
     """The outbox as the sender left it (it commits in a session of its own)."""
     from booking.extensions import db
@@ -73,7 +79,7 @@ def test_password_reset_mail_arrives(app, db, smtp, make_user):
     accounts.request_password_reset("anna@example.org")
     db.session.commit()
 
-    assert mail.send_pending(app) == {"sent": 1, "failed": 0, "given_up": 0}
+    assert deliver(app) == {"sent": 1, "failed": 0, "given_up": 0}
     [(recipients, message)] = smtp.messages
     assert recipients == ["anna@example.org"]
     assert message["To"] == "anna@example.org"
@@ -87,7 +93,7 @@ def test_password_reset_mail_arrives(app, db, smtp, make_user):
     [sent] = _outbox()
     assert sent.sent_at is not None and sent.attempts == 1
     # A second pass sends nothing again.
-    assert mail.send_pending(app)["sent"] == 0
+    assert deliver(app)["sent"] == 0
     assert len(smtp.messages) == 1
 
 
@@ -105,7 +111,7 @@ def test_booking_received_mail_lists_dates_and_status(app, db, smtp, make_user, 
     request_booking(user, command, now=datetime(2026, 11, 1, tzinfo=UTC))
     db.session.commit()
 
-    mail.send_pending(app)
+    deliver(app)
     [(recipients, message)] = smtp.messages
     assert recipients == ["chor@example.org"]
     assert message["Subject"] == "Buchungsanfrage erhalten: Chorprobe"
@@ -130,7 +136,7 @@ def test_booking_mails_use_the_requesters_language(app, db, smtp, make_user, mak
     )
     request_booking(user, command, now=datetime(2026, 11, 1, tzinfo=UTC))
     db.session.commit()
-    mail.send_pending(app)
+    deliver(app)
     [(_, message)] = smtp.messages
     assert message["Subject"] == "Booking confirmed: Language café"
     body = _body(message)
@@ -181,7 +187,7 @@ def test_decline_and_cancel_by_others_are_mailed(
     cancel(requester, cancel_own.id, now=datetime(2026, 11, 2, tzinfo=UTC))
     db.session.commit()
 
-    mail.send_pending(app)
+    deliver(app)
     subjects = [m["Subject"] for _, m in smtp.messages]
     assert subjects == [
         "Buchungsanfrage erhalten: Repair Café",
@@ -205,25 +211,25 @@ def test_failed_delivery_backs_off_and_gives_up(app, db, monkeypatch, caplog):
     db.session.scalars(select(OutboxMessage)).one().next_attempt_at = t0
     db.session.commit()
 
-    assert mail.send_pending(app, now=t0) == {"sent": 0, "failed": 1, "given_up": 0}
+    assert deliver(app, now=t0) == {"sent": 0, "failed": 1, "given_up": 0}
     [message] = _outbox()
     assert message.attempts == 1
     assert message.next_attempt_at == t0 + timedelta(minutes=1)
     assert "Connection" in message.last_error or "refused" in message.last_error.lower()
 
     # Not due yet: nothing is tried.
-    assert mail.send_pending(app, now=t0 + timedelta(seconds=30))["failed"] == 0
-    assert mail.send_pending(app, now=t0 + timedelta(minutes=1))["failed"] == 1
+    assert deliver(app, now=t0 + timedelta(seconds=30))["failed"] == 0
+    assert deliver(app, now=t0 + timedelta(minutes=1))["failed"] == 1
     [message] = _outbox()
     assert message.next_attempt_at == t0 + timedelta(minutes=1) + timedelta(minutes=2)
 
     with caplog.at_level(logging.ERROR, logger="booking.services.mail"):
-        result = mail.send_pending(app, now=t0 + timedelta(hours=1))
+        result = deliver(app, now=t0 + timedelta(hours=1))
     assert result == {"sent": 0, "failed": 0, "given_up": 1}
     [message] = _outbox()
     assert message.attempts == 3 and message.next_attempt_at is None and message.sent_at is None
     assert "Giving up" in caplog.text
-    assert mail.send_pending(app, now=t0 + timedelta(days=1)) == {
+    assert deliver(app, now=t0 + timedelta(days=1)) == {
         "sent": 0,
         "failed": 0,
         "given_up": 0,
@@ -242,7 +248,7 @@ def test_without_mail_server_mails_go_to_the_log(app, db, monkeypatch, caplog):
     mail.enqueue("a@example.org", "Hallo Welt", "Der Text der Mail")
     db.session.commit()
     with caplog.at_level(logging.INFO, logger="booking.services.mail"):
-        assert mail.send_pending(app)["sent"] == 1
+        assert deliver(app)["sent"] == 1
     assert "a@example.org" in caplog.text
     assert "Hallo Welt" in caplog.text and "Der Text der Mail" in caplog.text
 
@@ -278,7 +284,7 @@ def test_parallel_workers_send_each_mail_once(app, db, smtp):
     def worker():
         barrier.wait()
         try:
-            results.append(mail.send_pending(app))
+            results.append(deliver(app))
         except Exception as exc:  # a worker that crashed must fail the test, not hang it
             errors.append(exc)
 

@@ -1,0 +1,55 @@
+"""How notices become mails: templates in the recipient's language, with absolute links.
+
+The services decide what to tell whom (``booking.services.notifications``); this module, on the
+application's side, decides what it says. Installed by the application factory.
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import force_locale, gettext
+
+from booking.languages import LANGUAGES
+from booking.links import base_url
+from booking.models import OccurrenceStatus, User
+from booking.services import notifications
+from booking.services.notifications import Notice, RenderedMail
+
+
+def _language(user: User) -> str:
+    return user.language if user.language in LANGUAGES else LANGUAGES[0]
+
+
+def _subject(notice: Notice) -> str:
+    title = notice.booking.title if notice.booking is not None else ""
+    if notice.kind == "password_reset":
+        return gettext("Reset your password")
+    if notice.kind == "booking_received":
+        if notice.values["pending"]:
+            return gettext("Booking request received: %(title)s", title=title)
+        return gettext("Booking confirmed: %(title)s", title=title)
+    status = notice.values.get("status")
+    if status is OccurrenceStatus.APPROVED:
+        return gettext("Booking approved: %(title)s", title=title)
+    if status is OccurrenceStatus.DECLINED:
+        return gettext("Booking declined: %(title)s", title=title)
+    if status is OccurrenceStatus.CANCELLED:
+        return gettext("Booking cancelled: %(title)s", title=title)
+    return gettext("Booking changed: %(title)s", title=title)
+
+
+def render(notice: Notice) -> RenderedMail:
+    with force_locale(_language(notice.recipient)):
+        body = render_template(
+            f"mail/{notice.kind}.txt",
+            user=notice.recipient,
+            booking=notice.booking,
+            dates=notice.dates,
+            link=base_url() + notice.path,
+            **notice.values,
+        )
+        return RenderedMail(subject=_subject(notice), text=body)
+
+
+def init_app(app) -> None:
+    notifications.use_renderer(render)

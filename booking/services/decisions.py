@@ -1,0 +1,205 @@
+"""Answering dates: approve, decline and cancel share one path.
+
+Each takes the acting user, the booking and (optionally) which of its dates, checks that the
+user may, changes the dates' status, writes the audit row and the requester's mail, and frees or
+takes the room's time, all inside one savepoint (``occupancy.guarded``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from booking import domain
+from booking.models import Booking, Occurrence, OccurrenceStatus, User
+from booking.services import occupancy, permissions
+from booking.services.errors import (
+    N_,
+    Conflict,
+    InvalidRequest,
+    InvalidTransition,
+    NotPermitted,
+)
+from booking.services.notifications import notify_booking_changed
+from booking.services.requests import ACTIVE, REASON_MAX, audit, blocked_message, now_or
+from booking.services.room_context import load_context
+from booking.services.visibility import get_booking
+
+
+def targets(
+    booking: Booking,
+    occurrence_ids: Sequence[int] | None,
+    allowed: tuple[OccurrenceStatus, ...],
+    now: datetime,
+) -> list[Occurrence]:
+    """The dates a decision applies to: the chosen ones (each must allow it), else every
+    upcoming date in an ``allowed`` status."""
+    if occurrence_ids:
+        wanted = set(occurrence_ids)
+        chosen = [o for o in booking.occurrences if o.id in wanted]
+        unknown = wanted - {o.id for o in chosen}
+        if unknown:
+            raise InvalidRequest(
+                N_("These dates do not belong to the booking: %(ids)s."),
+                "occurrence_ids",
+                code="unknown_dates",
+                ids=str(sorted(unknown)),
+            )
+        for occ in chosen:
+            if occ.status not in allowed:
+                raise InvalidTransition(
+                    N_("A %(status)s date cannot be changed this way."),
+                    status=occ.status.value,
+                )
+            if occ.ends_at <= now:
+                raise InvalidTransition(N_("A date that is over cannot be changed."))
+        return chosen
+    chosen = [o for o in booking.occurrences if o.status in allowed and o.ends_at > now]
+    if not chosen:
+        raise InvalidTransition(N_("No date of this booking can be changed this way."))
+    return chosen
+
+
+def _clean_reason(reason: str, *, required: bool, field: str) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise InvalidRequest(N_("Please tell the requester why."), field, code="reason_missing")
+    if len(reason) > REASON_MAX:
+        raise InvalidRequest(
+            N_("The text may have at most %(max)d characters."),
+            field,
+            code="reason_too_long",
+            max=REASON_MAX,
+        )
+    return reason
+
+
+def _decide(
+    user,
+    booking_id: int,
+    occurrence_ids: Sequence[int] | None,
+    *,
+    status: OccurrenceStatus,
+    allowed: tuple[OccurrenceStatus, ...],
+    may: Callable[[User, Booking], bool],
+    refused: str,
+    reason: str,
+    now: datetime | None,
+) -> Booking:
+    """The one path of approve, decline and cancel (see the module docstring)."""
+    user = permissions.require_user(user)
+    now = now_or(now)
+    booking = get_booking(user, booking_id, for_update=True)
+    if not may(user, booking):
+        raise NotPermitted(refused)
+    chosen = targets(booking, occurrence_ids, allowed, now)
+    occupy: list[Occurrence] = []
+    plans: list[domain.DatePlan] = []
+    context = None
+    if status is OccurrenceStatus.APPROVED:
+        slots = [domain.Slot(o.starts_at, o.ends_at) for o in chosen]
+        context = load_context(booking.room_id, slots)
+        # A manager may approve outside the time rules (short notice, long dates): they are the
+        # requester's limits. What is taken or closed can never be approved.
+        plans = context.check(slots, now=now, check_time_rules=False)
+        blocking = {domain.Reason.TAKEN, domain.Reason.CLOSED}
+        clashes = [p for p in plans if any(x.reason in blocking for x in p.problems)]
+        if clashes:
+            message, params = blocked_message(clashes)
+            raise Conflict(message, plans, **params)
+        occupy = chosen
+    with occupancy.guarded(N_("Another booking was approved for this time a moment ago."), plans):
+        if status is not OccurrenceStatus.APPROVED:
+            occupancy.release([o.id for o in chosen])
+        for occ in chosen:
+            occ.status = status
+            occ.status_reason = reason
+            occ.decided_by = user
+            occ.decided_at = now
+            occ.sequence += 1
+        audit(status_action(status), user, booking, chosen, reason)
+        if context is not None:
+            occupancy.occupy(occupy, context.units, context.rules)
+        notify_booking_changed(booking, chosen, user)
+    return booking
+
+
+def status_action(status: OccurrenceStatus) -> str:
+    return {
+        OccurrenceStatus.APPROVED: "approved",
+        OccurrenceStatus.DECLINED: "declined",
+        OccurrenceStatus.CANCELLED: "cancelled",
+    }[status]
+
+
+def _manages(user: User, booking: Booking) -> bool:
+    return permissions.can_manage_site(user, booking.room.site_id)
+
+
+def approve(
+    user,
+    booking_id: int,
+    occurrence_ids: Sequence[int] | None = None,
+    comment: str = "",
+    *,
+    now: datetime | None = None,
+) -> Booking:
+    """Approve the chosen pending dates (or all): only what is neither taken nor closed."""
+    comment = _clean_reason(comment, required=False, field="comment")
+    return _decide(
+        user,
+        booking_id,
+        occurrence_ids,
+        status=OccurrenceStatus.APPROVED,
+        allowed=(OccurrenceStatus.PENDING,),
+        may=_manages,
+        refused=N_("Only the managers of this site can approve bookings."),
+        reason=comment,
+        now=now,
+    )
+
+
+def decline(
+    user,
+    booking_id: int,
+    reason: str,
+    occurrence_ids: Sequence[int] | None = None,
+    *,
+    now: datetime | None = None,
+) -> Booking:
+    """Decline the chosen upcoming dates (or all), with a reason the requester is told."""
+    reason = _clean_reason(reason, required=True, field="reason")
+    return _decide(
+        user,
+        booking_id,
+        occurrence_ids,
+        status=OccurrenceStatus.DECLINED,
+        allowed=ACTIVE,
+        may=_manages,
+        refused=N_("Only the managers of this site can decline bookings."),
+        reason=reason,
+        now=now,
+    )
+
+
+def cancel(
+    user,
+    booking_id: int,
+    occurrence_ids: Sequence[int] | None = None,
+    reason: str = "",
+    *,
+    now: datetime | None = None,
+) -> Booking:
+    """Cancel the chosen upcoming dates (or all): the requester's side or the site's managers."""
+    reason = _clean_reason(reason, required=False, field="reason")
+    return _decide(
+        user,
+        booking_id,
+        occurrence_ids,
+        status=OccurrenceStatus.CANCELLED,
+        allowed=ACTIVE,
+        may=permissions.can_cancel,
+        refused=N_("You cannot cancel this booking."),
+        reason=reason,
+        now=now,
+    )

@@ -1,0 +1,356 @@
+"""Requesting a booking: check every date first (the preview), then write it all or nothing.
+
+On SQLite the write lock is taken (``begin_write``) before the conflict check; on PostgreSQL the
+exclusion constraint on ``occupancy`` is the guarantee, and its violation turns into the same
+``Conflict`` the Python check gives (``occupancy.guarded``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm.attributes import set_committed_value
+
+from booking import domain
+from booking.database import begin_write
+from booking.extensions import db
+from booking.models import (
+    ApprovalPolicy,
+    AuditEvent,
+    Booking,
+    Occurrence,
+    OccurrenceStatus,
+    Organisation,
+    Room,
+    User,
+)
+from booking.services import occupancy, permissions
+from booking.services.errors import N_, Conflict, InvalidRequest, NotPermitted
+from booking.services.notifications import notify_booking_received
+from booking.services.room_context import RoomContext, active_room, load_context
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 5000
+ATTENDEES_MAX = 10_000
+REASON_MAX = 2000
+# One date longer than this cannot be a room booking, whatever the room allows.
+LONGEST_DATE = occupancy.LONGEST_DATE
+
+ACTIVE = (OccurrenceStatus.PENDING, OccurrenceStatus.APPROVED)
+
+# What the domain's recurrence errors mean for a requester, by their code (else the field they
+# blame). The domain explains in technical English (``RecurrenceError.message``: the API's
+# ``detail``); these are the sentences a form shows, translated.
+RECURRENCE_MESSAGES = {
+    "until_before_start": N_("The last date is before the first date."),
+    "no_match": N_("No date up to the last date matches the repetition."),
+    "too_long": N_("That series is too long: at most 500 dates within two years."),
+    "until": N_("Please give a last date or a number of dates."),
+    "count": N_("Please choose between 1 and 500 dates."),
+    "freq": N_("This repetition gives no dates. Please check it."),
+    "interval": N_("This repetition gives no dates. Please check it."),
+    "rrule": N_("This repetition gives no dates. Please check it."),
+    "byweekday": N_("Please check the weekdays."),
+    "bysetpos": N_("Please check which weekday of the month."),
+    "bymonthday": N_("Please check which weekday of the month."),
+}
+
+
+def recurrence_problem(exc: domain.RecurrenceError, field: str) -> InvalidRequest:
+    """The core's recurrence error as a requester reads it; the API's detail keeps the core's."""
+    message = RECURRENCE_MESSAGES.get(exc.code) or RECURRENCE_MESSAGES.get(exc.field)
+    return InvalidRequest(
+        message or N_("Please check the repetition."),
+        field,
+        code=f"recurrence_{exc.code}",
+        detail=exc.message,
+    )
+
+
+@dataclass(frozen=True)
+class BookingCommand:
+    """What a requester asks for, parsed by a form or a JSON schema into the same shape.
+
+    ``start`` and ``end`` are the first date's local wall times in the site's zone (naive); an
+    aware value is converted to the site's zone first.
+    """
+
+    room_id: int
+    title: str
+    start: datetime
+    end: datetime
+    organisation_id: int | None = None
+    description: str = ""
+    attendees: int | None = None
+    is_public: bool = False
+    recurrence: domain.Recurrence | None = None
+    # Book the dates that are free and leave out the others; otherwise any problem books nothing.
+    book_free_dates_only: bool = False
+    house_rules_accepted: bool = False
+
+
+@dataclass(frozen=True)
+class BookingPlan:
+    """A checked request: every date with its problems, and how it would be answered."""
+
+    room: Room
+    context: RoomContext
+    dates: tuple[domain.DatePlan, ...]
+    skipped: tuple[domain.Skipped, ...]
+    status: OccurrenceStatus
+    organisation: Organisation | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.context.zone
+
+    @property
+    def bookable(self) -> list[domain.DatePlan]:
+        return [d for d in self.dates if d.bookable]
+
+    @property
+    def blocked(self) -> list[domain.DatePlan]:
+        return [d for d in self.dates if not d.bookable]
+
+
+def now_or(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def local_naive(value: datetime, zone: ZoneInfo) -> datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(zone).replace(tzinfo=None)
+
+
+def check_span(start: datetime, end: datetime, field: str = "end") -> None:
+    """A date must end after it starts and last at most ``LONGEST_DATE``."""
+    if end <= start:
+        raise InvalidRequest(N_("The end must be after the start."), field, code="end_before_start")
+    if end - start > LONGEST_DATE:
+        raise InvalidRequest(
+            N_("A single date may last at most %(days)d days."),
+            field,
+            code="date_too_long",
+            days=LONGEST_DATE.days,
+        )
+
+
+def validate_command(cmd: BookingCommand) -> BookingCommand:
+    """Shape and meaning checks that need no database: these can never be valid."""
+    title = (cmd.title or "").strip()
+    if not title:
+        raise InvalidRequest(N_("Please give the booking a title."), "title", code="title_missing")
+    if len(title) > TITLE_MAX:
+        raise InvalidRequest(
+            N_("The title may have at most %(max)d characters."),
+            "title",
+            code="title_too_long",
+            max=TITLE_MAX,
+        )
+    if len(cmd.description or "") > DESCRIPTION_MAX:
+        raise InvalidRequest(
+            N_("The description may have at most %(max)d characters."),
+            "description",
+            code="description_too_long",
+            max=DESCRIPTION_MAX,
+        )
+    if cmd.attendees is not None and not (1 <= cmd.attendees <= ATTENDEES_MAX):
+        raise InvalidRequest(
+            N_("The number of people must be between 1 and %(max)d."),
+            "attendees",
+            code="attendees_out_of_range",
+            max=ATTENDEES_MAX,
+        )
+    if (cmd.start.tzinfo is None) != (cmd.end.tzinfo is None):
+        raise InvalidRequest(
+            N_("Give start and end both with or both without a UTC offset."),
+            "end",
+            code="offset_mismatch",
+        )
+    check_span(cmd.start, cmd.end)
+    return cmd
+
+
+def initial_status(user: User, room: Room, organisation: Organisation | None) -> OccurrenceStatus:
+    """Approved straight away for the site's managers and by the room's policy, else pending."""
+    if permissions.can_manage_site(user, room.site_id):
+        return OccurrenceStatus.APPROVED
+    if room.approval_policy is ApprovalPolicy.AUTOMATIC:
+        return OccurrenceStatus.APPROVED
+    if (
+        room.approval_policy is ApprovalPolicy.TRUSTED
+        and organisation is not None
+        and organisation.trusted
+    ):
+        return OccurrenceStatus.APPROVED
+    return OccurrenceStatus.PENDING
+
+
+def _load_organisation(user: User, organisation_id: int | None) -> Organisation | None:
+    if organisation_id is None:
+        return None
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise InvalidRequest(
+            N_("There is no such organisation."), "organisation_id", code="organisation_unknown"
+        )
+    if not user.is_admin and not permissions.is_member(user, organisation_id):
+        raise NotPermitted(
+            N_("You can only book for organisations you belong to."), code="not_a_member"
+        )
+    return organisation
+
+
+def _expand(cmd: BookingCommand, room: Room) -> tuple[domain.Expansion, RoomContext]:
+    """The command's dates and the room's context for them; closures are skipped if asked."""
+    zone = ZoneInfo(room.site.timezone)
+    start, end = local_naive(cmd.start, zone), local_naive(cmd.end, zone)
+    try:
+        expansion = domain.expand(start, end, zone, cmd.recurrence)
+        context = load_context(room.id, expansion.slots)
+        if cmd.recurrence is not None and cmd.recurrence.skip_closures and expansion.slots:
+            expansion = domain.expand(start, end, zone, cmd.recurrence, closures=context.closures)
+    except domain.RecurrenceError as exc:
+        raise recurrence_problem(exc, f"recurrence.{exc.field}") from exc
+    if not expansion.slots:
+        raise InvalidRequest(
+            N_("The repetition gives no dates at all."), "recurrence", code="no_dates"
+        )
+    for earlier, later in itertools.pairwise(expansion.slots):
+        if earlier.overlaps(later):
+            raise InvalidRequest(
+                N_("The dates of the series would overlap each other."),
+                "end",
+                code="series_overlaps",
+            )
+    return expansion, context
+
+
+def plan_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -> BookingPlan:
+    """What a preview shows: each date, whether it can be booked and why not. Writes nothing."""
+    user = permissions.require_user(user)
+    return _plan(user, validate_command(cmd), now)
+
+
+def _plan(user: User, cmd: BookingCommand, now: datetime | None) -> BookingPlan:
+    room = active_room(cmd.room_id)
+    organisation = _load_organisation(user, cmd.organisation_id)
+    expansion, context = _expand(cmd, room)
+    dates = context.check(expansion.slots, now=now_or(now), attendees=cmd.attendees)
+    return BookingPlan(
+        room=room,
+        context=context,
+        dates=tuple(dates),
+        skipped=expansion.skipped,
+        status=initial_status(user, room, organisation),
+        organisation=organisation,
+    )
+
+
+def blocked_message(blocked: list[domain.DatePlan]) -> tuple[str, dict]:
+    """The conflict message (and its parameters) for dates that cannot be booked."""
+    if len(blocked) == 1:
+        return N_("1 date cannot be booked (%(reasons)s)."), {
+            "reasons": ", ".join(blocked[0].reasons)
+        }
+    return N_("%(num)d dates cannot be booked."), {"num": len(blocked)}
+
+
+def audit(
+    action: str,
+    actor: User | None,
+    booking: Booking,
+    occurrences=(),
+    reason: str = "",
+    **details,
+) -> None:
+    db.session.add(
+        AuditEvent(
+            booking_id=booking.id,
+            occurrence_ids=[o.id for o in occurrences],
+            actor_id=actor.id if actor else None,
+            action=action,
+            reason=reason,
+            details=details,
+        )
+    )
+
+
+def request_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -> Booking:
+    """Write a booking and its dates atomically, or raise and write nothing."""
+    user = permissions.require_user(user)
+    cmd = validate_command(cmd)  # never-valid input is refused before any lock or conflict check
+    begin_write()
+    plan = _plan(user, cmd, now)
+    room = plan.room
+    if room.house_rules.strip() and not cmd.house_rules_accepted:
+        raise InvalidRequest(
+            N_("Please confirm that you will keep the house rules."),
+            "house_rules_accepted",
+            code="house_rules_not_accepted",
+        )
+    blocked = plan.blocked
+    if blocked and (not cmd.book_free_dates_only or not plan.bookable):
+        message, params = blocked_message(blocked)
+        raise Conflict(message, plan.dates, plan=plan, **params)
+
+    recurrence = cmd.recurrence
+    decided = plan.status is OccurrenceStatus.APPROVED
+    with occupancy.guarded(N_("Someone else booked this time a moment ago."), plan.dates):
+        booking = Booking(
+            room=room,
+            organisation=plan.organisation,
+            requested_by=user,
+            title=cmd.title.strip(),
+            description=(cmd.description or "").strip(),
+            attendees=cmd.attendees,
+            is_public=cmd.is_public,
+            rrule=recurrence.to_rrule() if recurrence else None,
+            exdates=sorted(d.isoformat() for d in recurrence.exdates) if recurrence else [],
+            skip_closures=bool(recurrence and recurrence.skip_closures),
+            house_rules_accepted_at=now_or(now) if cmd.house_rules_accepted else None,
+        )
+        db.session.add(booking)
+        db.session.flush()
+        # The dates in one bulk INSERT (an executemany: a 52-week series is one statement on
+        # PostgreSQL, not 52), then read back in one query. RETURNING in parameter order would
+        # cost one statement per row on SQLite, which does not promise the order of RETURNING
+        # rows.
+        db.session.execute(
+            insert(Occurrence),
+            [
+                {
+                    "booking_id": booking.id,
+                    "room_id": room.id,
+                    "starts_at": d.slot.starts_at,
+                    "ends_at": d.slot.ends_at,
+                    "status": plan.status,
+                    "decided_by_id": user.id if decided else None,
+                    "decided_at": now_or(now) if decided else None,
+                }
+                for d in plan.bookable
+            ],
+        )
+        occurrences = db.session.scalars(
+            select(Occurrence)
+            .where(Occurrence.booking_id == booking.id)
+            .order_by(Occurrence.starts_at, Occurrence.id)
+        ).all()
+        set_committed_value(booking, "occurrences", occurrences)
+        audit(
+            "requested",
+            user,
+            booking,
+            occurrences,
+            status=plan.status.value,
+            left_out=[d.local_start.isoformat() for d in blocked],
+        )
+        if decided:
+            occupancy.occupy(occurrences, plan.context.units, plan.context.rules)
+        notify_booking_received(booking)
+    return booking
