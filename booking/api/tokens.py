@@ -34,7 +34,11 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name:
         raise InvalidRequest(N_("Please give the token a name."), "name", code="name_missing")
-    if len(name) > NAME_MAX or "\x00" in name:
+    if any(ord(c) < 32 for c in name):
+        raise InvalidRequest(
+            N_("Please use no control characters in the name."), "name", code="name_invalid"
+        )
+    if len(name) > NAME_MAX:
         raise InvalidRequest(
             N_("The name may have at most %(max)d characters."),
             "name",

@@ -279,7 +279,7 @@ def list_rooms(user: User | None, query: RoomsQuery):
     if (query.free_start is None) != (query.free_end is None):
         missing = "free_end" if query.free_end is None else "free_start"
         raise InvalidRequest(
-            N_("Give both free_start and free_end."), missing, code="time_incomplete"
+            N_("Please give both free_start and free_end."), missing, code="time_incomplete"
         )
     room_query = search.RoomQuery(
         start=query.free_start,

@@ -42,7 +42,7 @@ from booking.models import (
 )
 from booking.models.feed_changes import ALL_BOOKINGS, EVERYTHING, PUBLIC, ceil_second, latest_change
 from booking.services import visibility
-from booking.services.errors import InvalidRequest, NotFound
+from booking.services.errors import N_, InvalidRequest, NotFound
 from booking.services.permissions import authenticated, require_user
 from booking.services.visibility import get_booking
 
@@ -269,7 +269,12 @@ def check_lang(value: str | None, default: str = "de") -> str:
     if value is None or value == "":
         return default
     if value not in LANGUAGES:
-        raise InvalidRequest("The language must be 'de' or 'en'.", "lang")
+        raise InvalidRequest(
+            N_("The language must be one of %(languages)s."),
+            "lang",
+            code="language_unknown",
+            languages=", ".join(LANGUAGES),
+        )
     return value
 
 
@@ -304,7 +309,7 @@ def room_feed(room_id: int, lang: str, config) -> Feed:
     rooms = db.session.connection().execute(_SITE_ROOMS, {"room_id": room_id}).all()
     room = next((r for r in rooms if r.id == room_id), None)
     if room is None or not room.active or not room.site_active:
-        raise NotFound("There is no such calendar.")
+        raise NotFound(N_("There is no such calendar."))
     # Booking a part blocks the whole and the whole blocks its parts: show all of them.
     related = set(RoomTree({r.id: r.parent_id for r in rooms}).related(room.id))
     window, today = _config_window(config)
@@ -326,7 +331,7 @@ def room_feed(room_id: int, lang: str, config) -> Feed:
 def site_feed(site_id: int, lang: str, config) -> Feed:
     site = db.session.get(Site, site_id)
     if site is None or not site.active:
-        raise NotFound("There is no such calendar.")
+        raise NotFound(N_("There is no such calendar."))
     window, today = _config_window(config)
     return Feed(
         kind="site",
@@ -347,7 +352,10 @@ def public_feed(district: str | None, lang: str, config) -> Feed:
     district = (district or "").strip()
     if len(district) > DISTRICT_MAX:
         raise InvalidRequest(
-            f"The district may have at most {DISTRICT_MAX} characters.", "district"
+            N_("The district may have at most %(max)d characters."),
+            "district",
+            code="district_too_long",
+            max=DISTRICT_MAX,
         )
     window, today = _config_window(config)
     upcoming = Window(today, window.end)
@@ -381,7 +389,7 @@ def personal_feed(token: str, lang: str | None, config) -> Feed:
         row = db.session.scalar(select(FeedToken).where(FeedToken.token_hash == _token_hash(token)))
     user = db.session.get(User, row.user_id) if row is not None else None
     if user is None or not user.active:
-        raise NotFound("There is no such calendar.")
+        raise NotFound(N_("There is no such calendar."))
     viewer = visibility.viewer(user)
     window, today = _config_window(config)
     cutoff = today - timedelta(days=CANCELLED_DAYS)

@@ -43,14 +43,22 @@ def normalise_email(email: str) -> str:
     try:
         result = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidRequest(f"This e-mail address is not valid: {exc}", "email") from None
+        raise InvalidRequest(
+            N_("This e-mail address is not valid."),
+            "email",
+            code="email_invalid",
+            detail=f"This e-mail address is not valid: {exc}",
+        ) from None
     return result.normalized.lower()
 
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidRequest(
-            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", "password"
+            N_("The password must have at least %(n)d characters."),
+            "password",
+            code="password_too_short",
+            n=MIN_PASSWORD_LENGTH,
         )
     if len(password) > 1024:
         raise InvalidRequest(N_("The password is too long."), "password")
@@ -222,9 +230,9 @@ def upsert_user(
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         if not name or not name.strip():
-            raise InvalidRequest("A new user needs a name.", "name")
+            raise InvalidRequest(N_("A new user needs a name."), "name")
         if password is None:
-            raise InvalidRequest("A new user needs a password.", "password")
+            raise InvalidRequest(N_("A new user needs a password."), "password")
         user = User(email=email, name=name.strip(), password_hash="", is_admin=bool(admin))
         db.session.add(user)
     elif name:
@@ -237,13 +245,15 @@ def upsert_user(
     for site_id in manages:
         site = db.session.get(Site, site_id)
         if site is None:
-            raise InvalidRequest(f"There is no site {site_id}.", "manages")
+            raise InvalidRequest(N_("There is no site %(id)d."), "manages", id=site_id)
         if site not in user.managed_sites:
             user.managed_sites.append(site)
     for organisation_id in member_of:
         organisation = db.session.get(Organisation, organisation_id)
         if organisation is None:
-            raise InvalidRequest(f"There is no organisation {organisation_id}.", "member_of")
+            raise InvalidRequest(
+                N_("There is no organisation %(id)d."), "member_of", id=organisation_id
+            )
         if not any(m.organisation_id == organisation_id for m in user.memberships):
             user.memberships.append(Membership(organisation=organisation, role=MemberRole.MEMBER))
     db.session.flush()

@@ -15,7 +15,7 @@ from booking.domain import from_local
 from booking.extensions import db
 from booking.models import Closure, Site
 from booking.services import permissions
-from booking.services.errors import InvalidRequest, NotPermitted
+from booking.services.errors import N_, InvalidRequest, NotPermitted
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,12 @@ def parse_ics_periods(data: bytes) -> list[ImportedPeriod]:
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except ValueError as exc:
-        raise InvalidRequest(f"This is not a readable iCalendar file ({exc}).", "file") from exc
+        raise InvalidRequest(
+            N_("This is not a readable iCalendar file."),
+            "file",
+            code="ics_unreadable",
+            detail=f"This is not a readable iCalendar file ({exc}).",
+        ) from exc
     periods = []
     for event in calendar.walk("VEVENT"):
         start = event.decoded("DTSTART")
@@ -66,7 +71,7 @@ def import_periods(
     """
     for site_id in site_ids:
         if not permissions.can_manage_site(user, site_id):
-            raise NotPermitted("You can only add closures to sites you manage.")
+            raise NotPermitted(N_("You can only add closures to sites you manage."))
     begin_write()
     changed = 0
     sites = db.session.scalars(select(Site).where(Site.id.in_(site_ids))).all()

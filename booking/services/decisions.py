@@ -40,16 +40,16 @@ def targets(
         unknown = wanted - {o.id for o in chosen}
         if unknown:
             raise InvalidRequest(
-                N_("These dates do not belong to the booking: %(ids)s."),
+                N_("Some of the chosen dates do not belong to this booking."),
                 "occurrence_ids",
                 code="unknown_dates",
-                ids=str(sorted(unknown)),
+                detail=f"These dates do not belong to the booking: {sorted(unknown)}.",
             )
         for occ in chosen:
             if occ.status not in allowed:
                 raise InvalidTransition(
-                    N_("A %(status)s date cannot be changed this way."),
-                    status=occ.status.value,
+                    N_("One of the chosen dates cannot be changed this way any more."),
+                    detail=f"A {occ.status.value} date cannot be changed this way.",
                 )
             if occ.ends_at <= now:
                 raise InvalidTransition(N_("A date that is over cannot be changed."))

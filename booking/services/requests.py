@@ -168,7 +168,7 @@ def validate_command(cmd: BookingCommand) -> BookingCommand:
         )
     if (cmd.start.tzinfo is None) != (cmd.end.tzinfo is None):
         raise InvalidRequest(
-            N_("Give start and end both with or both without a UTC offset."),
+            N_("Please give start and end both with or both without a UTC offset."),
             "end",
             code="offset_mismatch",
         )
@@ -255,9 +255,8 @@ def _plan(user: User, cmd: BookingCommand, now: datetime | None) -> BookingPlan:
 def blocked_message(blocked: list[domain.DatePlan]) -> tuple[str, dict]:
     """The conflict message (and its parameters) for dates that cannot be booked."""
     if len(blocked) == 1:
-        return N_("1 date cannot be booked (%(reasons)s)."), {
-            "reasons": ", ".join(blocked[0].reasons)
-        }
+        reasons = ", ".join(blocked[0].reasons)
+        return N_("1 date cannot be booked."), {"detail": f"1 date cannot be booked ({reasons})."}
     return N_("%(num)d dates cannot be booked."), {"num": len(blocked)}
 
 
