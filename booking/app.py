@@ -1,4 +1,4 @@
-"""The application factory and request-wide settings (locale, time zone, logging)."""
+"""The application factory: one list of what an app is made of, each step in its own place."""
 
 from __future__ import annotations
 
@@ -14,6 +14,41 @@ from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides what ``config.Config`` read from the env."""
+    from booking import mails, unit_of_work
+    from booking.cli import register_cli
+    from booking.errors import register_error_handlers
+    from booking.feeds import init_feeds
+    from booking.web import i18n
+    from booking.web.accounts import init_login
+
+    app = _new_app(config)
+    _init_extensions(app)
+    _init_database(app)
+    register_error_handlers(app)
+    unit_of_work.init_app(app)
+    mails.init_app(app)
+    i18n.init_app(app)
+    init_login(app)
+    register_blueprints(app)
+    register_cli(app)
+    init_feeds(app)
+    _init_logging(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every surface, in one place: the HTML pages, the JSON API and the calendar feeds."""
+    from booking import api, feeds, web
+    from booking.web import accounts, organisations
+
+    app.register_blueprint(web.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(organisations.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(feeds.bp)
+
+
+def _new_app(config: dict[str, Any] | None) -> Flask:
     from booking.config import Config
 
     app = Flask(
@@ -27,68 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     _check_secret_key(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(paths.MIGRATIONS_DIR))
-    login_manager.init_app(app)
-    csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    limiter.init_app(app)
-
-    from booking import models  # noqa: F401  (register mappers before first use)
-    from booking.database import install_database_hooks
-
-    with app.app_context():
-        install_database_hooks(db.engine)
-
-    from booking.errors import register_error_handlers
-
-    register_error_handlers(app)
-
-    from booking import unit_of_work
-
-    unit_of_work.init_app(app)
-
-    from booking import mails
-
-    mails.init_app(app)
-
-    from booking.web import bp as web_bp
-
-    app.register_blueprint(web_bp)
-
-    from booking.web import accounts, i18n, organisations
-
-    i18n.init_app(app)
-    accounts.init_login(app)
-    app.register_blueprint(accounts.bp)
-    app.register_blueprint(organisations.bp)
-
-    from booking.cli import register_cli
-
-    register_cli(app)
-
-    from booking.api import bp as api_bp
-    from booking.api import tokens_bp
-    from booking.api.cli import create_token_command
-
-    app.register_blueprint(api_bp)
-    app.register_blueprint(tokens_bp)
-    app.cli.add_command(create_token_command)
-
-    from booking.feeds import init_feeds
-
-    init_feeds(app)
-    _configure_logging(app)
     return app
-
-
-@login_manager.user_loader
-def load_user(user_id: str):
-    from booking.models import User
-
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
 
 
 def _check_secret_key(app: Flask) -> None:
@@ -102,21 +76,28 @@ def _check_secret_key(app: Flask) -> None:
         raise RuntimeError("SECRET_KEY must be set to a long random value in production.")
 
 
-def select_locale() -> str:
-    """The user's setting, else ``?lang=`` (kept in the session), else Accept-Language, else
-    German; see ``booking.web.i18n``."""
-    from booking.web.i18n import select_locale as _select
+def _init_extensions(app: Flask) -> None:
+    # Their request hooks run in this order (after-request hooks in reverse): the unit of work,
+    # installed later, commits before Flask-Login and the limiter add to the response.
+    from booking.web.i18n import select_locale, select_timezone
 
-    return _select()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(paths.MIGRATIONS_DIR))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
 
 
-def select_timezone() -> str:
-    from flask import current_app
+def _init_database(app: Flask) -> None:
+    from booking import models  # noqa: F401  (register mappers before first use)
+    from booking.database import install_database_hooks
 
-    return current_app.config["BOOKING_TIMEZONE"]
+    with app.app_context():
+        install_database_hooks(db.engine)
 
 
-def _configure_logging(app: Flask) -> None:
+def _init_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

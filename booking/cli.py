@@ -11,13 +11,14 @@ from booking import unit_of_work
 
 
 def register_cli(app: Flask) -> None:
+    from booking.api.cli import create_token_command
+    from booking.cli_mail import send_mail_command
+
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(import_closures_command)
-
-    from booking.cli_mail import send_mail_command
-
     app.cli.add_command(send_mail_command)
+    app.cli.add_command(create_token_command)
 
 
 @click.command("seed-demo")

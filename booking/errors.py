@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from booking.services.errors import Conflict, InvalidRequest, ServiceError
@@ -86,6 +87,14 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return service_error_problem(exc)
         return render_template("error.html", status=exc.status, message=error_text(exc)), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _form_expired(exc: CSRFError):
+        # The usual cause is a form left open past the session; say so in the user's language.
+        if wants_json():
+            return problem(400, "csrf_failed", "CSRF check failed", exc.description)
+        message = gettext("The form has expired. Please go back, reload the page and try again.")
+        return render_template("error.html", status=400, message=message), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

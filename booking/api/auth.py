@@ -1,12 +1,14 @@
-"""Bearer-token authentication for the API. The session cookie is never looked at: a browser's
-login must not authorise cross-site writes, and without cookies CSRF has nothing to attack."""
+"""Bearer-token authentication for the API, and its rate limit per token. The session cookie is
+never looked at: a browser's login must not authorise cross-site writes, and without cookies CSRF
+has nothing to attack."""
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
 from booking.api import tokens
+from booking.extensions import limiter
 from booking.models import User
 
 
@@ -56,3 +58,13 @@ def rate_limit_key() -> str:
         if tokens.is_active_hash(digest):
             return "token:" + digest
     return "ip:" + (get_remote_address() or "unknown")
+
+
+def api_limit() -> str:
+    return current_app.config.get("RATELIMIT_API") or "300 per minute"
+
+
+def api_rate_limit():
+    """The decorator of the API's rate limit: one budget per token or address for everything
+    under ``/api/v1``, the API blueprint and the docs page that the web blueprint serves there."""
+    return limiter.shared_limit(api_limit, scope="api", key_func=rate_limit_key)

@@ -287,20 +287,43 @@ def operation(
             except _ProblemExit as exc:
                 return exc.response
 
-        wrapped: Callable = view
-        if public:
-            wrapped = cross_origin(
-                origins="*",
-                methods=["GET", "HEAD"],
-                send_wildcard=True,
-                allow_headers=["Accept", "Accept-Language", "Content-Type"],
-                max_age=86400,
-            )(view)
+        wrapped: Callable = public_cors(view) if public else view
         bp.add_url_rule(rule, endpoint=op.endpoint, view_func=wrapped, methods=[op.method])
         REGISTRY.append(op)
         return view
 
     return decorator
+
+
+def describe(
+    method: str, rule: str, *, endpoint: str, summary: str, tag: str, public: bool = False
+) -> None:
+    """List a route that another surface serves under ``/api/v1`` (the HTML docs are a web
+    page) in the registry, so that the OpenAPI document and the docs describe it too."""
+    REGISTRY.append(
+        Operation(
+            endpoint=endpoint,
+            method=method.upper(),
+            rule=rule,
+            summary=summary,
+            description="",
+            tag=tag,
+            response=None,
+            public=public,
+            raw=True,
+        )
+    )
+
+
+def public_cors(view: Callable) -> Callable:
+    """Readable from any origin: the CORS answer of every ``public`` route."""
+    return cross_origin(
+        origins="*",
+        methods=["GET", "HEAD"],
+        send_wildcard=True,
+        allow_headers=["Accept", "Accept-Language", "Content-Type"],
+        max_age=86400,
+    )(view)
 
 
 # --- OpenAPI ----------------------------------------------------------------------------------

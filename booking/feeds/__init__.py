@@ -8,10 +8,12 @@ bp = Blueprint("feeds", __name__)
 
 
 def init_feeds(app: Flask) -> None:
-    """Register the routes and the log filter (the change tracking behind the validators is
-    part of the models: ``booking.models.feed_changes``)."""
-    from booking.feeds import views  # noqa: F401  (routes)
+    """What the feeds need beyond their routes: the log filter that keeps personal feed tokens
+    out of the logs (the change tracking behind the validators is part of the models:
+    ``booking.models.feed_changes``)."""
     from booking.feeds.logs import install_log_filter
 
     install_log_filter(app.logger.name)
-    app.register_blueprint(bp)
+
+
+from booking.feeds import views  # noqa: E402, F401  (routes)

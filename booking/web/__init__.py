@@ -1,7 +1,13 @@
-"""Server-rendered HTML pages."""
+"""Server-rendered HTML pages.
+
+This package is the ``web`` blueprint: the public pages (search, rooms, booking, my bookings),
+the managers' pages and the API's HTML documentation. The sub-packages are blueprints of their
+own (``accounts``, ``organisations``); ``forms``, ``helpers`` and ``i18n`` serve them all.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from booking.web import manage, views  # noqa: E402, F401
+# The route modules register their views on ``bp``; helpers adds the pages' template helpers.
+from booking.web import api_docs, book, helpers, home, manage, my, rooms  # noqa: E402, F401

@@ -1,4 +1,5 @@
-"""WTForms for the public pages. Forms check shape; services check meaning."""
+"""WTForms for the public pages, and what the forms of every page share. Forms check shape;
+services check meaning."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking import domain
+from booking.errors import error_text
 from booking.models import Feature
 from booking.services.bookings import (
     ATTENDEES_MAX,
@@ -32,6 +34,7 @@ from booking.services.bookings import (
     TITLE_MAX,
     BookingCommand,
 )
+from booking.services.errors import InvalidRequest
 
 WEEKDAYS = (
     (0, _l("Monday")),
@@ -87,6 +90,20 @@ class MultiCheckboxField(SelectMultipleField):
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+class EmptyForm(FlaskForm):
+    """Only the CSRF token: for buttons that POST (log out, remove a member)."""
+
+
+def field_error(form: FlaskForm, exc: InvalidRequest) -> None:
+    """Show a service's refusal next to its field (translated), else above the form."""
+    message = error_text(exc)
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, message]
+    else:
+        form.form_errors.append(message)
 
 
 class SearchForm(FlaskForm):

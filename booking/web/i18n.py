@@ -77,6 +77,10 @@ def select_locale() -> str:
     return request.accept_languages.best_match(langs) or langs[0]
 
 
+def select_timezone() -> str:
+    return current_app.config["BOOKING_TIMEZONE"]
+
+
 def remember_language() -> None:
     """``?lang=`` sticks: in the session for everyone, and as the setting of a logged-in user."""
     # Flask-Babel caches the locale on ``g``; an app context that outlives one request (tests,

@@ -1,4 +1,4 @@
-"""Home page and room search. The other public pages live in the sibling modules."""
+"""Home page and room search."""
 
 from __future__ import annotations
 
@@ -108,7 +108,3 @@ def home():
         ),
         status,
     )
-
-
-# The other pages register their routes on the same blueprint.
-from booking.web import book, my, rooms  # noqa: E402, F401

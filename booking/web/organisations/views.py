@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,10 +10,9 @@ from booking.errors import error_text
 from booking.models import MemberRole
 from booking.services import organisations as service
 from booking.services.errors import InvalidRequest
-from booking.web.account_forms import AddMemberForm, EmptyForm, OrganisationForm
-from booking.web.accounts import _field_error
-
-bp = Blueprint("organisations", __name__, url_prefix="/organisations")
+from booking.web.forms import EmptyForm, field_error
+from booking.web.organisations import bp
+from booking.web.organisations.forms import AddMemberForm, OrganisationForm
 
 
 @bp.get("")
@@ -38,7 +37,7 @@ def new():
         try:
             organisation = service.create_organisation(current_user, command)
         except InvalidRequest as exc:
-            _field_error(form, exc)
+            field_error(form, exc)
         else:
             flash(_("The organisation %(name)s is created.", name=organisation.name), "success")
             return redirect(url_for("organisations.show", organisation_id=organisation.id))
@@ -73,7 +72,7 @@ def add_member(organisation_id: int):
         try:
             membership = service.add_member(current_user, organisation_id, form.email.data, role)
         except InvalidRequest as exc:
-            _field_error(form, exc)
+            field_error(form, exc)
         else:
             flash(_("%(name)s is now a member.", name=membership.user.name), "success")
             return redirect(url_for("organisations.show", organisation_id=organisation_id))

@@ -1,4 +1,4 @@
-"""Forms for accounts and organisations: they check shape; the services check meaning."""
+"""Forms of the account pages: they check shape; the services check meaning."""
 
 from __future__ import annotations
 
@@ -11,14 +11,11 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
-    TextAreaField,
-    URLField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from booking.models import OrganisationKind
 from booking.services.passwords import MIN_PASSWORD_LENGTH
-from booking.web.i18n import LANGUAGE_NAMES, organisation_kind_label
+from booking.web.i18n import LANGUAGE_NAMES
 
 PASSWORD_MAX = 1024
 
@@ -123,36 +120,3 @@ class ChangePasswordForm(ResetPasswordForm):
         validators=[_required(_l("Please enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
-
-
-class OrganisationForm(FlaskForm):
-    name = StringField(
-        _l("Name"),
-        validators=[_required(_l("Please enter the name of the organisation.")), Length(max=200)],
-    )
-    kind = SelectField(_l("Kind"))
-    district = StringField(_l("District"), validators=[Optional(), Length(max=100)])
-    description = TextAreaField(_l("What you do"), validators=[Optional(), Length(max=5000)])
-    website = URLField(
-        _l("Website"),
-        validators=[Optional(), Length(max=300)],
-        render_kw={"placeholder": "https://"},
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.kind.choices = [
-            SelectChoice(k.value, organisation_kind_label(k)) for k in OrganisationKind
-        ]
-
-
-class AddMemberForm(FlaskForm):
-    email = EmailField(
-        _l("E-mail address of the person"),
-        validators=[_required(_l("Please enter an e-mail address.")), Length(max=254)],
-    )
-    admin = BooleanField(_l("May manage members too (admin)"))
-
-
-class EmptyForm(FlaskForm):
-    """Only the CSRF token: for buttons that POST (log out, remove a member)."""

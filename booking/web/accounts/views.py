@@ -1,4 +1,4 @@
-"""Register, log in and out, reset a forgotten password, and the profile page."""
+"""Register, log in and out, reset a forgotten password, the profile page and the about page."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import time
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint,
     current_app,
     flash,
     redirect,
@@ -22,17 +21,16 @@ from booking.errors import error_text
 from booking.extensions import limiter
 from booking.services import accounts
 from booking.services.errors import InvalidRequest
-from booking.web.account_forms import (
+from booking.web.accounts import bp
+from booking.web.accounts.forms import (
     ChangePasswordForm,
-    EmptyForm,
     LoginForm,
     ProfileForm,
     RegisterForm,
     ResetPasswordForm,
     ResetRequestForm,
 )
-
-bp = Blueprint("accounts", __name__)
+from booking.web.forms import EmptyForm, field_error
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -46,16 +44,6 @@ def _safe_next(target: str | None) -> str | None:
     if target.startswith(("//", "/\\")) or "\\" in target or any(ord(c) < 32 for c in target):
         return None
     return target
-
-
-def _field_error(form, exc: InvalidRequest) -> None:
-    """Show a service's refusal next to its field (translated), else above the form."""
-    message = error_text(exc)
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, message]
-    else:
-        form.form_errors.append(message)
 
 
 def _login_limit() -> str:
@@ -96,7 +84,7 @@ def register():
                 language=form.language.data,
             )
         except InvalidRequest as exc:
-            _field_error(form, exc)
+            field_error(form, exc)
         else:
             _start_session(user, remember=False)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
@@ -165,7 +153,7 @@ def password_reset(token: str):
         try:
             user = accounts.reset_password(token, form.password.data)
         except InvalidRequest as exc:
-            _field_error(form, exc)
+            field_error(form, exc)
         else:
             _start_session(user, remember=False)
             flash(_("Your new password is set. You are logged in."), "success")
@@ -187,7 +175,7 @@ def profile():
                     current_user, name=profile_form.name.data, language=profile_form.language.data
                 )
             except InvalidRequest as exc:
-                _field_error(profile_form, exc)
+                field_error(profile_form, exc)
             else:
                 session.pop("lang", None)
                 flash(_("Your profile is saved."), "success")
@@ -201,7 +189,7 @@ def profile():
                     current_user, password_form.current_password.data, password_form.password.data
                 )
             except InvalidRequest as exc:
-                _field_error(password_form, exc)
+                field_error(password_form, exc)
             else:
                 flash(_("Your new password is saved."), "success")
                 return redirect(url_for("accounts.profile"))
@@ -211,32 +199,6 @@ def profile():
     return render_template(
         "accounts/profile.html", profile_form=profile_form, password_form=password_form
     ), (422 if failed else 200)
-
-
-def init_login(app) -> None:
-    """Flask-Login settings that belong to these pages."""
-    from flask_babel import lazy_gettext
-
-    from booking.extensions import login_manager
-
-    login_manager.login_view = "accounts.login"
-    login_manager.login_message = lazy_gettext("Please log in to see this page.")
-    login_manager.login_message_category = "info"
-    # "basic", not "strong": phones change IP address all the time, and "strong" would then
-    # throw away the session and the remember-me login. A changed client only loses freshness.
-    login_manager.session_protection = "basic"
-
-    from flask_wtf.csrf import CSRFError
-
-    @app.errorhandler(CSRFError)
-    def _form_expired(exc: CSRFError):
-        # The usual cause is a form left open past the session; say so in the user's language.
-        from booking.errors import problem, wants_json
-
-        if wants_json():
-            return problem(400, "csrf_failed", "CSRF check failed", exc.description)
-        message = _("The form has expired. Please go back, reload the page and try again.")
-        return render_template("error.html", status=400, message=message), 400
 
 
 @bp.get("/about")

@@ -1,0 +1,33 @@
+"""The ``accounts`` blueprint: register, log in and out, reset a password, the profile page with
+its API tokens, and the about page; and the Flask-Login settings these pages rely on."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("accounts", __name__)
+
+
+def init_login(app: Flask) -> None:
+    """Flask-Login's settings: who the session's user is and where a login is asked for."""
+    from flask_babel import lazy_gettext
+
+    manager = app.login_manager
+    manager.user_loader(_load_user)
+    manager.login_view = "accounts.login"
+    manager.login_message = lazy_gettext("Please log in to see this page.")
+    manager.login_message_category = "info"
+    # "basic", not "strong": phones change IP address all the time, and "strong" would then
+    # throw away the session and the remember-me login. A changed client only loses freshness.
+    manager.session_protection = "basic"
+
+
+def _load_user(user_id: str):
+    from booking.extensions import db
+    from booking.models import User
+
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+from booking.web.accounts import api_tokens, views  # noqa: E402, F401  (routes)

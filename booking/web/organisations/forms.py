@@ -1,0 +1,51 @@
+"""Forms of the organisation pages: they check shape; the services check meaning."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from booking.models import OrganisationKind
+from booking.web.i18n import organisation_kind_label
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(message=_l("Please enter the name of the organisation.")),
+            Length(max=200),
+        ],
+    )
+    kind = SelectField(_l("Kind"))
+    district = StringField(_l("District"), validators=[Optional(), Length(max=100)])
+    description = TextAreaField(_l("What you do"), validators=[Optional(), Length(max=5000)])
+    website = URLField(
+        _l("Website"),
+        validators=[Optional(), Length(max=300)],
+        render_kw={"placeholder": "https://"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [
+            SelectChoice(k.value, organisation_kind_label(k)) for k in OrganisationKind
+        ]
+
+
+class AddMemberForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address of the person"),
+        validators=[DataRequired(message=_l("Please enter an e-mail address.")), Length(max=254)],
+    )
+    admin = BooleanField(_l("May manage members too (admin)"))
