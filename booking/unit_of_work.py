@@ -60,7 +60,7 @@ def command(func: F) -> F:
             result = func(*args, **kwargs)
         except ServiceError as exc:
             db.session.rollback()
-            raise click.ClickException(exc.message) from None
+            raise click.ClickException(exc.text) from None
         except BaseException:
             db.session.rollback()
             raise

@@ -137,6 +137,17 @@ def db(app) -> Iterator:
 
 
 @pytest.fixture
+def reset_database(db):
+    """Empty the database within a test (for property tests that build a world per example)."""
+
+    def reset() -> None:
+        _db.session.rollback()
+        _truncate()
+
+    return reset
+
+
+@pytest.fixture
 def client(app, db):
     return app.test_client()
 

@@ -161,3 +161,39 @@ def test_room_week_across_the_autumn_clock_change(db, make_room):
     assert week.days[0].free[0].starts_at == datetime(2026, 10, 25, 23, tzinfo=UTC)
     sunday_before = search.room_week(room, date(2026, 10, 25)).days[-1]
     assert sunday_before.free[0].duration == timedelta(hours=25)  # the clocks went back
+
+
+@pytest.mark.parametrize(
+    ("ahead", "length", "why_not"),
+    [
+        (timedelta(days=3), timedelta(hours=2), None),
+        (timedelta(hours=20), timedelta(hours=2), "too_short_notice"),
+        (timedelta(days=45), timedelta(hours=2), "too_far_ahead"),
+        (timedelta(days=3), timedelta(minutes=30), "too_short"),
+        (timedelta(days=3), timedelta(hours=5), "too_long"),
+        (timedelta(days=-1), timedelta(hours=2), "in_past"),
+    ],
+)
+def test_search_offers_only_what_the_booking_form_accepts(
+    db, make_room, make_user, ahead, length, why_not
+):
+    """Search and the booking preview apply the same room rules (notice, how far ahead,
+    duration), so a room found free is never refused in the preview, and the other way round."""
+    from booking.services.bookings import BookingCommand, plan_booking
+
+    room = make_room(
+        name="Strict",
+        min_lead_minutes=48 * 60,
+        max_advance_days=30,
+        min_duration_minutes=60,
+        max_duration_minutes=4 * 60,
+    )
+    user = make_user()
+    db.session.commit()
+    start = (BEFORE + ahead).astimezone(BERLIN).replace(tzinfo=None, minute=0, second=0)
+    query = search.RoomQuery(start=start, end=start + length)
+    found = names(find(query)) == ["Strict"]
+    command = BookingCommand(room_id=room.id, title="Probe", start=start, end=start + length)
+    [date] = plan_booking(user, command, now=BEFORE).dates
+    assert found == date.bookable
+    assert date.reasons == ([] if why_not is None else [why_not])

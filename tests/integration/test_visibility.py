@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import icalendar
-from conftest import PASSWORD, _truncate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -28,7 +27,6 @@ from booking.feeds.service import issue_token
 from booking.models import (
     ApprovalPolicy,
     Booking,
-    Membership,
     Occurrence,
     OccurrenceStatus,
     Organisation,
@@ -39,9 +37,6 @@ from booking.models import (
     User,
 )
 from booking.services import visibility
-from booking.services.passwords import hash_password
-
-_HASH = hash_password(PASSWORD)
 
 
 @dataclass(frozen=True)
@@ -74,7 +69,7 @@ VIEWERS = {
 }
 
 
-def build_world(db, world: list[Spec]):
+def build_world(db, make_user, world: list[Spec]):
     sites = [
         Site(name=f"Site {i}", kind=SiteKind.SCHOOL, district="Mitte", street="A", postcode="1")
         for i in range(2)
@@ -87,13 +82,16 @@ def build_world(db, world: list[Spec]):
         Organisation(name=f"Verein {i}", kind=OrganisationKind.ASSOCIATION) for i in range(2)
     ]
     db.session.add_all([*sites, *rooms, *organisations])
-    viewers = {}
-    for name, (orgs, managed, admin) in VIEWERS.items():
-        user = User(email=f"{name}@example.org", name=name, password_hash=_HASH, is_admin=admin)
-        user.memberships = [Membership(organisation=organisations[o]) for o in sorted(orgs)]
-        user.managed_sites = [sites[s] for s in sorted(managed)]
-        viewers[name] = user
-    db.session.add_all(viewers.values())
+    db.session.flush()
+    viewers = {
+        name: make_user(
+            email=f"{name}@example.org",
+            organisations=[organisations[o] for o in sorted(orgs)],
+            manages=[sites[s] for s in sorted(managed)],
+            is_admin=admin,
+        )
+        for name, (orgs, managed, admin) in VIEWERS.items()
+    }
     # Who requests: the member, the member of two organisations, and the outsider.
     requesters = [viewers["member"], viewers["member_of_two"], viewers["outsider"]]
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
@@ -177,15 +175,11 @@ def pages_of(client, login, user, bookings) -> tuple[set[int], set[int]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(world=specs)
-def test_every_surface_shows_what_the_rule_allows(app, db, world):
-    client = app.test_client()
-
-    def login(user):
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-        assert response.status_code == 302
-
+def test_every_surface_shows_what_the_rule_allows(
+    db, client, login_as, make_user, reset_database, world
+):
     try:
-        viewers, bookings = build_world(db, world)
+        viewers, bookings = build_world(db, make_user, world)
         for name, user in viewers.items():
             visible = {b.id for b in bookings if rule(user, b)[0]}
             own_side = {b.id for b in bookings if rule(user, b)[1]}
@@ -196,11 +190,10 @@ def test_every_surface_shows_what_the_rule_allows(app, db, world):
             assert {b.id for b in bookings if visibility.can_view_booking(user, b)} == visible
             assert api_list(client, user) == visible, name
             assert personal_feed(client, db, user) == visible, name
-            listed, downloads = pages_of(client, login, user, bookings)
+            listed, downloads = pages_of(client, login_as, user, bookings)
             assert downloads == visible, name
             assert listed == own_side, name
         # Nobody logged in sees no booking at all.
         assert all(client.get(f"/bookings/{b.id}.ics").status_code in (302, 404) for b in bookings)
     finally:
-        db.session.rollback()
-        _truncate()
+        reset_database()
