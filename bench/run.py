@@ -503,10 +503,10 @@ class InProcess:
             capacity, features = 20, (Feature.PROJECTOR,)
             label, target = "2a free-room search, Tue 18-20, ≥20 people, projector", 10.0
         query = RoomQuery(start=start, end=end, min_capacity=capacity, features=features)
-        found = search_rooms(query, zone=zone)
+        found = search_rooms(query, zone=zone, now=ds.now)
         n_rooms = db.session.scalar(text("SELECT count(*) FROM room"))
         samples = measure(
-            lambda: search_rooms(query, zone=zone),
+            lambda: search_rooms(query, zone=zone, now=ds.now),
             warmup=settings.warmup,
             repetitions=settings.repetitions,
             before=db.session.remove,
@@ -515,7 +515,7 @@ class InProcess:
         if plans:
             log = StatementLog(db.engine)
             with log.active():
-                search_rooms(query, zone=zone)
+                search_rooms(query, zone=zone, now=ds.now)
             self._plans(f"figure {label} ({self.label})", log)
 
         # Figure 7 for figure 2: the same question as one hand-written query.
@@ -555,9 +555,9 @@ class InProcess:
             features=features,
             weekly_until=ds.term_last_day,
         )
-        found = search_rooms(weekly, zone=zone)
+        found = search_rooms(weekly, zone=zone, now=ds.now)
         samples = measure(
-            lambda: search_rooms(weekly, zone=zone),
+            lambda: search_rooms(weekly, zone=zone, now=ds.now),
             warmup=settings.warmup,
             repetitions=settings.repetitions,
             before=db.session.remove,

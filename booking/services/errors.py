@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from booking.services.plans import BookingPlan, DatePlan
+    from booking.domain import DatePlan
+    from booking.services.requests import BookingPlan
 
 
 def N_(message: str) -> str:

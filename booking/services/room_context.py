@@ -47,7 +47,8 @@ class _Window:
         exclude_occurrences: Iterable[int],
     ) -> None:
         self.closures: dict[int, list[tuple[int | None, domain.Closure]]] = defaultdict(list)
-        self.busy: dict[int, list[domain.Busy]] = defaultdict(list)
+        self._facts, self._tree, self._slots = facts, tree, slots
+        self._exclude = exclude_occurrences
         if not slots or not facts:
             return
         window = domain.Slot(min(s.starts_at for s in slots), max(s.ends_at for s in slots))
@@ -65,19 +66,28 @@ class _Window:
             self.closures[site_id].append(
                 (room_id, domain.Closure(domain.Slot(start, end), reason))
             )
-        # One probe for all rooms: each slot widened by the largest buffers of any of them.
-        before = max(f.rules.buffer_before for f in facts)
-        after = max(f.rules.buffer_after for f in facts)
-        units = sorted({u for f in facts for u in tree.units(f.id)})
-        padded = [s.padded(before, after) for s in slots]
+
+    @cached_property
+    def busy(self) -> dict[int, list[domain.Busy]]:
+        """Approved occupancy by unit, read on first use (a calendar that reads its own busy
+        times with booking details never needs it): one probe for all the rooms, each slot
+        widened by the largest buffers of any of them."""
+        found: dict[int, list[domain.Busy]] = defaultdict(list)
+        if not self._slots or not self._facts:
+            return found
+        before = max(f.rules.buffer_before for f in self._facts)
+        after = max(f.rules.buffer_after for f in self._facts)
+        units = sorted({u for f in self._facts for u in self._tree.units(f.id)})
+        padded = [s.padded(before, after) for s in self._slots]
         seen = set()
-        for row in occupancy.occupied(units, padded, exclude_occurrences=exclude_occurrences):
+        for row in occupancy.occupied(units, padded, exclude_occurrences=self._exclude):
             key = (row.unit_id, row.occurrence_id)
             if key not in seen:
                 seen.add(key)
-                self.busy[row.unit_id].append(
+                found[row.unit_id].append(
                     domain.Busy(domain.Slot(row.starts_at, row.ends_at), ref=row.occurrence_id)
                 )
+        return found
 
 
 @dataclass(frozen=True)
@@ -149,9 +159,12 @@ def load_contexts(
     slots: Sequence[domain.Slot],
     *,
     exclude_occurrences: Iterable[int] = (),
+    found: catalogue.Catalogue | None = None,
 ) -> dict[int, RoomContext]:
-    """Contexts for rooms of the catalogue (unknown ids are left out), for ``slots``."""
-    found = catalogue.current()
+    """Contexts for rooms of the catalogue (unknown ids are left out), for ``slots``.
+
+    ``found``: the catalogue the caller already holds (one version check per request)."""
+    found = found or catalogue.current()
     facts = [found.rooms[i] for i in dict.fromkeys(room_ids) if i in found.rooms]
     window = _Window(facts, found.tree, slots, exclude_occurrences)
     return {f.id: RoomContext(f, found.tree, window) for f in facts}

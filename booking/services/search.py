@@ -214,7 +214,9 @@ def search_rooms(
     if slots:
         found = catalogue.current()
         candidates = [room.id for room in _candidates(query, found)]
-        rooms = _load_rooms(free_room_ids(candidates, slots, now=now or datetime.now(UTC)))
+        rooms = _load_rooms(
+            free_room_ids(candidates, slots, now=now or datetime.now(UTC), found=found)
+        )
     else:
         rooms = filter_rooms(query)
     matches = [RoomMatch(room, _score(room, query), tuple(slots)) for room in rooms]
@@ -223,13 +225,17 @@ def search_rooms(
 
 
 def free_room_ids(
-    room_ids: Sequence[int], slots: Sequence[domain.Slot], *, now: datetime
+    room_ids: Sequence[int],
+    slots: Sequence[domain.Slot],
+    *,
+    now: datetime,
+    found: catalogue.Catalogue | None = None,
 ) -> list[int]:
     """The ids of those rooms that could be booked for every slot: open, not closed, not
     occupied (buffers included), and within the room's notice, advance and duration limits."""
     if not room_ids or not slots:
         return list(room_ids)
-    contexts = room_context.load_contexts(room_ids, slots)
+    contexts = room_context.load_contexts(room_ids, slots, found=found)
     # Rooms of one site share their opening hours: whether they cover a slot is worked out once
     # per site and slot. A covered slot is free under those hours exactly when it is free with
     # no hours at all; an uncovered one is never free.

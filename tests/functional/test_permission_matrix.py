@@ -1,0 +1,298 @@
+"""Every route × every kind of user: the expected status, and no private detail of a booking
+leaks to someone who may not see it.
+
+The people: nobody logged in, a member of an organisation (who requested the bookings), the
+manager of site X, the manager of site Y, an administrator. Each route is called with each of
+them against a fresh world with pending private bookings on both sites, the booking a call
+changes being its own for each person, so no call sees another's effects.
+
+A new route must be added here: ``test_every_route_is_in_the_matrix`` fails otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from booking.api.tokens import create_token
+from booking.models import ApprovalPolicy, Booking, Occurrence, OccurrenceStatus
+
+ROLES = ("anonymous", "member", "manager_x", "manager_y", "admin")
+SECRET_X = "Geheime Probe X"  # private titles: only the parties and site X's managers see them
+SECRET_Y = "Geheime Probe Y"
+
+
+@dataclass
+class World:
+    users: dict
+    site_x: object
+    site_y: object
+    room_x: object
+    room_y: object
+    organisation: object
+    booking_x: dict = field(default_factory=dict)  # per role: a pending private booking on X
+    booking_y: dict = field(default_factory=dict)
+    tokens: dict = field(default_factory=dict)  # per role: an API token (members' and others')
+
+
+@pytest.fixture
+def world(db, make_site, make_room, make_user, make_organisation) -> World:
+    site_x, site_y = make_site(name="Site X"), make_site(name="Site Y")
+    room_x = make_room(site_x, approval_policy=ApprovalPolicy.MANUAL)
+    room_y = make_room(site_y, approval_policy=ApprovalPolicy.MANUAL)
+    organisation = make_organisation(name="Verein A")
+    users = {
+        "member": make_user(organisations=[organisation]),
+        "other_member": make_user(organisations=[organisation]),
+        "manager_x": make_user(manages=[site_x]),
+        "manager_y": make_user(manages=[site_y]),
+        "admin": make_user(is_admin=True),
+    }
+    w = World(users, site_x, site_y, room_x, room_y, organisation)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=20)
+    for n, role in enumerate(ROLES):
+        for room, title, store in (
+            (room_x, SECRET_X, w.booking_x),
+            (room_y, SECRET_Y, w.booking_y),
+        ):
+            booking = Booking(
+                room=room,
+                requested_by=users["member"],
+                organisation=organisation,
+                title=title,
+                is_public=False,
+            )
+            at = start + timedelta(hours=3 * n)
+            booking.occurrences = [
+                Occurrence(
+                    room=room,
+                    starts_at=at,
+                    ends_at=at + timedelta(hours=1),
+                    status=OccurrenceStatus.PENDING,
+                )
+            ]
+            db.session.add(booking)
+            store[role] = booking
+    db.session.flush()
+    for role in ROLES[1:]:
+        w.tokens[role] = create_token(users[role], "matrix")[1]
+    db.session.commit()
+    return w
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: Callable[[World, str], str]
+    expected: dict[str, int]  # by role
+    data: Callable[[World, str], dict] | None = None
+    json: Callable[[World, str], dict] | None = None
+    api: bool = False  # authenticate with the role's bearer token instead of a login
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path.__doc__ or ''}"
+
+
+def same(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+def logged_in(anonymous: int, others: int) -> dict[str, int]:
+    return {"anonymous": anonymous} | dict.fromkeys(ROLES[1:], others)
+
+
+def path(template: str) -> Callable[[World, str], str]:
+    """A path with {bx}/{by} (the role's own booking on X/Y), {room}, {site}, {org}, {token}."""
+
+    def build(w: World, role: str) -> str:
+        return template.format(
+            bx=w.booking_x[role].id,
+            by=w.booking_y[role].id,
+            ox=w.booking_x[role].occurrences[0].id,
+            room=w.room_x.id,
+            site=w.site_x.id,
+            org=w.organisation.id,
+            # The member leaves; the admin removes another member (each finds theirs there).
+            member=w.users["other_member" if role == "admin" else "member"].id,
+        )
+
+    build.__doc__ = template
+    return build
+
+
+def member_of_site_x(anonymous, member, manager_x, manager_y, admin) -> dict[str, int]:
+    return dict(zip(ROLES, (anonymous, member, manager_x, manager_y, admin), strict=True))
+
+
+CASES = [
+    # Public pages.
+    Case("GET", path("/"), same(200)),
+    Case("GET", path("/about"), same(200)),
+    Case("GET", path("/offers"), same(200)),
+    Case("GET", path("/rooms/{room}"), same(200)),
+    Case("GET", path("/sites/{site}"), same(200)),
+    Case("GET", path("/api/v1/docs"), same(200)),
+    Case("GET", path("/ical/public.ics"), same(200)),
+    Case("GET", path("/ical/rooms/{room}.ics"), same(200)),
+    Case("GET", path("/ical/sites/{site}.ics"), same(200)),
+    Case("GET", path("/ical/feed/not-a-token.ics"), same(404)),
+    # Accounts.
+    Case("GET", path("/login"), logged_in(200, 302)),
+    Case("POST", path("/login"), logged_in(422, 302), data=lambda w, r: {"email": "x"}),
+    Case("GET", path("/register"), logged_in(200, 302)),
+    Case("POST", path("/register"), logged_in(422, 302), data=lambda w, r: {}),
+    Case("POST", path("/logout"), same(302)),
+    Case("GET", path("/password-reset"), same(200)),
+    Case("POST", path("/password-reset"), same(422), data=lambda w, r: {"email": ""}),
+    Case("GET", path("/password-reset/not-a-token"), same(410)),
+    Case("POST", path("/password-reset/not-a-token"), same(410), data=lambda w, r: {}),
+    Case("GET", path("/profile"), logged_in(302, 200)),
+    Case("POST", path("/profile"), logged_in(302, 422), data=lambda w, r: {"x": "y"}),
+    Case("GET", path("/profile/api-tokens"), logged_in(302, 200)),
+    Case("POST", path("/profile/api-tokens"), logged_in(302, 201), data=lambda w, r: {"name": "t"}),
+    # Revoking someone else's token is answered like an unknown one (a message, no change).
+    Case("POST", path("/profile/api-tokens/424242/revoke"), logged_in(302, 302)),
+    Case("POST", path("/profile/feed-token"), logged_in(302, 200)),
+    # Organisations.
+    Case("GET", path("/organisations"), logged_in(302, 200)),
+    Case("GET", path("/organisations/new"), logged_in(302, 200)),
+    Case("POST", path("/organisations/new"), logged_in(302, 422), data=lambda w, r: {}),
+    Case("GET", path("/organisations/{org}"), member_of_site_x(302, 200, 404, 404, 200)),
+    Case(
+        "POST",
+        path("/organisations/{org}/members"),
+        member_of_site_x(302, 403, 404, 404, 422),
+        data=lambda w, r: {"email": "nobody@example.org"},
+    ),
+    Case(
+        "POST",
+        path("/organisations/{org}/members/{member}/remove"),
+        member_of_site_x(302, 302, 404, 404, 302),
+    ),
+    Case(
+        "POST",
+        path("/organisations/{org}/members/{member}/role"),
+        member_of_site_x(302, 403, 404, 404, 302),
+        data=lambda w, r: {"role": "admin"},
+    ),
+    # Booking.
+    Case("GET", path("/rooms/{room}/book"), logged_in(302, 200)),
+    Case("POST", path("/rooms/{room}/book"), logged_in(302, 422), data=lambda w, r: {}),
+    Case("GET", path("/my/bookings"), logged_in(302, 200)),
+    Case("GET", path("/my/bookings/{bx}/received"), member_of_site_x(302, 200, 200, 404, 200)),
+    Case("POST", path("/my/bookings/{bx}/cancel"), member_of_site_x(302, 302, 302, 404, 302)),
+    Case("GET", path("/bookings/{bx}.ics"), member_of_site_x(404, 200, 200, 404, 200)),
+    # The manager's pages.
+    Case("GET", path("/manage"), member_of_site_x(302, 403, 200, 200, 200)),
+    Case(
+        "POST",
+        path("/manage/bookings/{bx}/decide"),
+        member_of_site_x(302, 404, 302, 404, 302),
+        data=lambda w, r: {"action": "approve"},
+    ),
+    # The JSON API.
+    Case("GET", path("/api/v1/openapi.json"), same(200), api=True),
+    Case("GET", path("/api/v1/sites"), same(200), api=True),
+    Case("GET", path("/api/v1/sites/{site}"), same(200), api=True),
+    Case("GET", path("/api/v1/rooms"), same(200), api=True),
+    Case("GET", path("/api/v1/rooms/{room}"), same(200), api=True),
+    Case(
+        "GET",
+        path("/api/v1/rooms/{room}/availability?start=2030-01-07T08:00&end=2030-01-07T20:00"),
+        same(200),
+        api=True,
+    ),
+    Case("GET", path("/api/v1/organisations"), same(200), api=True),
+    Case("GET", path("/api/v1/open-offers"), same(200), api=True),
+    Case("GET", path("/api/v1/bookings"), logged_in(401, 200), api=True),
+    Case("POST", path("/api/v1/bookings"), logged_in(401, 422), json=lambda w, r: {}, api=True),
+    Case("GET", path("/api/v1/bookings/{bx}"), member_of_site_x(401, 200, 200, 404, 200), api=True),
+    Case(
+        "POST",
+        path("/api/v1/bookings/{bx}/approve"),
+        member_of_site_x(401, 403, 200, 404, 200),
+        json=lambda w, r: {},
+        api=True,
+    ),
+    Case(
+        "POST",
+        path("/api/v1/bookings/{bx}/decline"),
+        member_of_site_x(401, 403, 200, 404, 200),
+        json=lambda w, r: {"reason": "Belegt"},
+        api=True,
+    ),
+    Case(
+        "POST",
+        path("/api/v1/bookings/{bx}/cancel"),
+        member_of_site_x(401, 200, 200, 404, 200),
+        json=lambda w, r: {},
+        api=True,
+    ),
+]
+
+
+def call(client, case: Case, w: World, role: str):
+    url = case.path(w, role)
+    headers = {}
+    if case.api and role != "anonymous":
+        headers["Authorization"] = f"Bearer {w.tokens[role]}"
+    kwargs = {"headers": headers}
+    if case.data is not None:
+        kwargs["data"] = case.data(w, role)
+    if case.json is not None:
+        kwargs["json"] = case.json(w, role)
+    return client.open(url, method=case.method, **kwargs)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_permission_matrix(case: Case, world: World, new_client):
+    answers = {}
+    for role in ROLES:
+        client = new_client()
+        if role != "anonymous" and not case.api:
+            client.post("/login", data={"email": world.users[role].email, "password": PASSWORD})
+        response = call(client, case, world, role)
+        answers[role] = response.status_code
+        body = response.get_data(as_text=True)
+        # Private titles only for those who may see them: nobody sees site Y's but its managers
+        # and the parties; site X's likewise.
+        if role in ("anonymous", "manager_y"):
+            assert SECRET_X not in body, (role, case.id)
+        if role in ("anonymous", "manager_x"):
+            assert SECRET_Y not in body, (role, case.id)
+    assert answers == case.expected
+
+
+def test_every_route_is_in_the_matrix(app):
+    covered = {(c.method, _rule_of(c.path.__doc__)) for c in CASES}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if (method, _normalise(rule.rule)) not in covered:
+                missing.append(f"{method} {rule.rule}")
+    assert missing == [], "add these routes to the permission matrix"
+
+
+def _normalise(rule: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "*", rule)
+
+
+def _rule_of(template: str) -> str:
+    import re
+
+    bare = template.split("?")[0]
+    bare = re.sub(r"\{[a-z]+\}", "*", bare)
+    for fixed in ("not-a-token", "424242"):
+        bare = bare.replace(fixed, "*")
+    return bare
+
+
+PASSWORD = "correct horse battery"
