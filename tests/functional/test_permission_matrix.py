@@ -195,6 +195,18 @@ CASES = [
         data=lambda w, r: {"action": "approve"},
     ),
     # Door plans (#11).
+    Case("GET", path("/manage/sites/{site}/plan"), member_of_site_x(302, 403, 200, 403, 200)),
+    Case(
+        "GET",
+        path("/manage/sites/{site}/plan?view=week&pending=y"),
+        member_of_site_x(302, 403, 200, 403, 200),
+    ),
+    Case(
+        "GET",
+        path("/manage/sites/{site}/plan?date=not-a-date"),
+        member_of_site_x(302, 400, 400, 400, 400),
+    ),
+    Case("GET", path("/manage/rooms/{room}/door-sign"), member_of_site_x(302, 403, 200, 403, 200)),
     # The manager's day (#11).
     # The JSON API.
     Case("GET", path("/api/v1/openapi.json"), same(200), api=True),
