@@ -9,7 +9,14 @@ it commits once (``booking.unit_of_work``).
 from __future__ import annotations
 
 from booking.services.changes import change_series, move_occurrence
-from booking.services.decisions import approve, cancel, decline
+from booking.services.decisions import (
+    Decision,
+    approve,
+    approve_and_decline_rivals,
+    cancel,
+    decline,
+    rivals_to_decline,
+)
 from booking.services.requests import (
     ACTIVE,
     ATTENDEES_MAX,
@@ -35,7 +42,9 @@ __all__ = [
     "TITLE_MAX",
     "BookingCommand",
     "BookingPlan",
+    "Decision",
     "approve",
+    "approve_and_decline_rivals",
     "cancel",
     "change_series",
     "decline",
@@ -44,5 +53,6 @@ __all__ = [
     "move_occurrence",
     "plan_booking",
     "request_booking",
+    "rivals_to_decline",
     "validate_command",
 ]

@@ -7,12 +7,15 @@ takes the room's time, all inside one savepoint (``occupancy.guarded``).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from booking import domain
+from booking.database import begin_write
 from booking.models import Booking, Occurrence, OccurrenceStatus, User
-from booking.services import occupancy, permissions
+from booking.services import manage, occupancy, permissions
 from booking.services.errors import (
     N_,
     Conflict,
@@ -203,3 +206,58 @@ def cancel(
         reason=reason,
         now=now,
     )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one approval did: the approved booking and the rival dates it declined."""
+
+    booking: Booking
+    declined_rivals: tuple[Occurrence, ...]
+
+
+def rivals_to_decline(
+    user,
+    booking_id: int,
+    occurrence_ids: Sequence[int] | None = None,
+    *,
+    now: datetime | None = None,
+) -> list[Occurrence]:
+    """The other groups' pending dates that approving these dates would decline (only at
+    sites ``user`` manages)."""
+    user = permissions.require_user(user)
+    now = now_or(now)
+    booking = get_booking(user, booking_id)
+    if not _manages(user, booking):
+        raise NotPermitted(N_("Only the managers of this site can approve bookings."))
+    chosen = targets(booking, occurrence_ids, (OccurrenceStatus.PENDING,), now)
+    return manage.pending_rivals(user, chosen, now=now)
+
+
+def approve_and_decline_rivals(
+    user,
+    booking_id: int,
+    occurrence_ids: Sequence[int] | None = None,
+    comment: str = "",
+    rival_reason: str = "",
+    *,
+    now: datetime | None = None,
+) -> Decision:
+    """Approve the chosen dates and, in the same step, decline the other groups' pending dates
+    that want the same room parts at an overlapping time, telling each requester
+    ``rival_reason``. All or nothing: if the approval is refused, no rival is declined.
+    Only rivals at sites ``user`` manages are touched."""
+    user = permissions.require_user(user)
+    now = now_or(now)
+    comment = _clean_reason(comment, required=False, field="comment")
+    begin_write()  # SQLite: the write lock before anything is read (and before the savepoint)
+    rivals = rivals_to_decline(user, booking_id, occurrence_ids, now=now)
+    rival_reason = _clean_reason(rival_reason, required=bool(rivals), field="rival_reason")
+    by_booking: dict[int, list[int]] = defaultdict(list)
+    for rival in rivals:
+        by_booking[rival.booking_id].append(rival.id)
+    with occupancy.guarded(N_("Another booking was approved for this time a moment ago.")):
+        booking = approve(user, booking_id, occurrence_ids, comment, now=now)
+        for rival_booking_id, rival_ids in by_booking.items():
+            decline(user, rival_booking_id, rival_reason, rival_ids, now=now)
+    return Decision(booking, tuple(rivals))

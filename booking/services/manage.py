@@ -1,20 +1,24 @@
-"""What a facility manager sees: the open requests for the sites they manage, with conflicts."""
+"""What a facility manager sees: the day at their sites and the open requests, with conflicts."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from booking import domain
 from booking.extensions import db
-from booking.models import Booking, Occurrence, OccurrenceStatus, Room, Site
-from booking.services import permissions
+from booking.models import Booking, Occurrence, OccurrenceStatus, Organisation, Room, Site
+from booking.services import catalogue, permissions
 from booking.services.errors import N_, NotPermitted
 from booking.services.room_context import load_context
+
+REQUESTS_PER_PAGE = 20
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,8 @@ def managed_sites(user) -> list[Site]:
     return list(db.session.scalars(query))
 
 
-def pending_requests(
-    user, *, site_id: int | None = None, now: datetime | None = None
-) -> list[PendingRequest]:
-    """Bookings with upcoming pending dates at the user's sites, oldest request first."""
-    now = now or datetime.now(UTC)
+def _site_scope(user, site_id: int | None) -> set[int] | None:
+    """The sites a manager's question covers (None: every site, for an administrator)."""
     site_ids = permissions.managed_site_ids(user)
     if site_ids is not None and not site_ids:
         raise NotPermitted(N_("You do not manage any site."), code="no_managed_site")
@@ -56,6 +57,15 @@ def pending_requests(
         if site_ids is not None and site_id not in site_ids:
             raise NotPermitted(N_("You do not manage this site."), code="site_not_managed")
         site_ids = {site_id}
+    return site_ids
+
+
+def pending_requests(
+    user, *, site_id: int | None = None, now: datetime | None = None
+) -> list[PendingRequest]:
+    """Bookings with upcoming pending dates at the user's sites, oldest request first."""
+    now = now or datetime.now(UTC)
+    site_ids = _site_scope(user, site_id)
     pending = (
         select(Occurrence)
         .join(Room, Room.id == Occurrence.room_id)
@@ -106,13 +116,270 @@ def _assess(
             check_time_rules=False,
         )
         for occurrence, plan in zip(occurrences, plans, strict=True):
-            rivals = tuple(
-                other
-                for other in all_pending
-                if other.booking_id != occurrence.booking_id
-                and other.starts_at < occurrence.ends_at
-                and other.ends_at > occurrence.starts_at
-                and not related_units.isdisjoint(context.tree.units(other.room_id))
-            )
+            rivals = rivals_of(occurrence, all_pending, context.tree, related_units)
             assessed[occurrence.id] = PendingDate(occurrence, plan.problems, rivals)
     return [assessed[o.id] for o in dates]
+
+
+def rivals_of(
+    occurrence: Occurrence,
+    candidates: Iterable[Occurrence],
+    tree: domain.RoomTree,
+    units: Iterable[int] | None = None,
+) -> tuple[Occurrence, ...]:
+    """Other bookings' dates among ``candidates`` that want a part of the same room at an
+    overlapping time (a whole hall's request rivals a third's). The one rule for the manager's
+    list and for declining rivals on approval."""
+    related = set(tree.units(occurrence.room_id) if units is None else units)
+    return tuple(
+        other
+        for other in candidates
+        if other.booking_id != occurrence.booking_id
+        and other.starts_at < occurrence.ends_at
+        and other.ends_at > occurrence.starts_at
+        and not related.isdisjoint(tree.units(other.room_id))
+    )
+
+
+def pending_rivals(
+    user, dates: Sequence[Occurrence], *, now: datetime | None = None
+) -> list[Occurrence]:
+    """Pending upcoming dates of other bookings, at sites ``user`` manages, that rival any of
+    ``dates``; each once, soonest first."""
+    if not dates:
+        return []
+    now = now or datetime.now(UTC)
+    site_ids = permissions.managed_site_ids(user)
+    query = (
+        select(Occurrence)
+        .join(Room, Room.id == Occurrence.room_id)
+        .where(
+            Occurrence.status == OccurrenceStatus.PENDING,
+            Occurrence.ends_at > now,
+            Occurrence.starts_at < max(o.ends_at for o in dates),
+            Occurrence.ends_at > min(o.starts_at for o in dates),
+            Occurrence.booking_id.not_in({o.booking_id for o in dates}),
+        )
+        .order_by(Occurrence.starts_at, Occurrence.id)
+    )
+    if site_ids is not None:
+        query = query.where(Room.site_id.in_(site_ids))
+    candidates = list(db.session.scalars(query))
+    tree = catalogue.current().tree
+    found: dict[int, Occurrence] = {}
+    for occurrence in dates:
+        for rival in rivals_of(occurrence, candidates, tree):
+            found[rival.id] = rival
+    return sorted(found.values(), key=lambda o: (o.starts_at, o.id))
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """Which open requests a manager looks at; None means any. ``day`` is a local date."""
+
+    site_id: int | None = None
+    room_id: int | None = None
+    organisation_id: int | None = None
+    day: date | None = None
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    items: list[PendingRequest]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    def by_site_and_room(self) -> list[tuple[Site, list[tuple[Room, list[PendingRequest]]]]]:
+        """The page's requests grouped by site, then room, in the page's order."""
+        groups: dict[Site, dict[Room, list[PendingRequest]]] = {}
+        for item in self.items:
+            room = item.booking.room
+            groups.setdefault(room.site, {}).setdefault(room, []).append(item)
+        return [(site, list(rooms.items())) for site, rooms in groups.items()]
+
+
+def request_page(
+    user,
+    where: RequestFilter = RequestFilter(),
+    *,
+    page: int = 1,
+    per_page: int = REQUESTS_PER_PAGE,
+    zone: ZoneInfo | None = None,
+    now: datetime | None = None,
+) -> RequestPage:
+    """One page of the open requests at the user's sites, by site and room, oldest first.
+
+    Each request shows its pending dates that match the filter, with their problems and the
+    rival requests (from every site the user manages, whatever the filter). ``zone`` reads
+    ``where.day`` (the city's zone).
+    """
+    now = now or datetime.now(UTC)
+    site_ids = _site_scope(user, where.site_id)
+    scope = _pending_dates(site_ids, now)
+    matching = scope.join(Booking, Booking.id == Occurrence.booking_id)
+    if where.room_id is not None:
+        matching = matching.where(Booking.room_id == where.room_id)
+    if where.organisation_id is not None:
+        matching = matching.where(Booking.organisation_id == where.organisation_id)
+    if where.day is not None:
+        zone = zone or ZoneInfo("Europe/Berlin")
+        start = domain.from_local(datetime.combine(where.day, time(0)), zone)
+        end = domain.from_local(datetime.combine(where.day + timedelta(days=1), time(0)), zone)
+        matching = matching.where(Occurrence.starts_at < end, Occurrence.ends_at > start)
+    booking_ids = matching.with_only_columns(Occurrence.booking_id).distinct()
+    total = db.session.scalar(select(func.count()).select_from(booking_ids.subquery())) or 0
+    result = RequestPage([], 1, per_page, total)
+    page = min(max(1, page), result.pages)
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .join(Room, Room.id == Booking.room_id)
+            .join(Site, Site.id == Room.site_id)
+            .where(Booking.id.in_(booking_ids))
+            .options(
+                selectinload(Booking.room).selectinload(Room.site),
+                selectinload(Booking.organisation),
+                selectinload(Booking.requested_by),
+            )
+            .order_by(Site.name, Site.id, Room.name, Room.id, Booking.created_at, Booking.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    if not bookings:
+        return RequestPage([], page, per_page, total)
+    dates = list(
+        db.session.scalars(
+            matching.where(Occurrence.booking_id.in_([b.id for b in bookings])).order_by(
+                Occurrence.booking_id, Occurrence.starts_at
+            )
+        )
+    )
+    # Rivals come from all the user's sites (a filter must not hide them), around these dates.
+    candidates = list(
+        db.session.scalars(
+            _pending_dates(permissions.managed_site_ids(user), now).where(
+                Occurrence.starts_at < max(o.ends_at for o in dates),
+                Occurrence.ends_at > min(o.starts_at for o in dates),
+            )
+        )
+    )
+    by_booking: dict[int, list[Occurrence]] = defaultdict(list)
+    for occurrence in dates:
+        by_booking[occurrence.booking_id].append(occurrence)
+    items = [PendingRequest(b, tuple(_assess(by_booking[b.id], candidates, now))) for b in bookings]
+    return RequestPage(items, page, per_page, total)
+
+
+def _pending_dates(site_ids: set[int] | None, now: datetime):
+    query = (
+        select(Occurrence)
+        .join(Room, Room.id == Occurrence.room_id)
+        .where(Occurrence.status == OccurrenceStatus.PENDING, Occurrence.ends_at > now)
+    )
+    if site_ids is not None:
+        query = query.where(Room.site_id.in_(site_ids))
+    return query
+
+
+@dataclass(frozen=True)
+class RequestChoices:
+    """What the manager can filter the requests by: their sites' rooms and the organisations
+    that have open requests there."""
+
+    sites: list[Site]
+    rooms: list[Room]
+    organisations: list[Organisation]
+
+
+def request_choices(user, *, now: datetime | None = None) -> RequestChoices:
+    now = now or datetime.now(UTC)
+    sites = managed_sites(user)
+    if not sites:
+        raise NotPermitted(N_("You do not manage any site."), code="no_managed_site")
+    site_ids = [s.id for s in sites]
+    rooms = db.session.scalars(
+        select(Room)
+        .join(Site, Site.id == Room.site_id)
+        .where(Room.site_id.in_(site_ids))
+        .options(selectinload(Room.site))
+        .order_by(Site.name, Site.id, Room.name, Room.id)
+    )
+    waiting = _pending_dates(permissions.managed_site_ids(user), now).join(
+        Booking, Booking.id == Occurrence.booking_id
+    )
+    organisations = db.session.scalars(
+        select(Organisation)
+        .where(Organisation.id.in_(waiting.with_only_columns(Booking.organisation_id)))
+        .order_by(Organisation.name)
+    )
+    return RequestChoices(sites, list(rooms), list(organisations))
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The manager's day: what waits for an answer and what happens at their sites."""
+
+    pending_requests: int
+    pending_dates: int
+    oldest_request_at: datetime | None  # when the longest-waiting open request was made
+    today: list[Occurrence]  # approved dates of today, by start
+    this_week: list[Occurrence]  # approved dates after today up to Sunday
+
+
+def dashboard(user, *, zone: ZoneInfo, now: datetime | None = None) -> Dashboard:
+    """Counts of the open requests and today's and this week's approved dates at the user's
+    sites; days are read in ``zone`` (the city's), times are shown in each site's zone."""
+    now = now or datetime.now(UTC)
+    site_ids = _site_scope(user, None)
+    pending = _pending_dates(site_ids, now).join(Booking, Booking.id == Occurrence.booking_id)
+    requests, dates, oldest = db.session.execute(
+        pending.with_only_columns(
+            func.count(Occurrence.booking_id.distinct()),
+            func.count(Occurrence.id),
+            func.min(Booking.created_at),
+        )
+    ).one()
+    today = now.astimezone(zone).date()
+    midnight = domain.from_local(datetime.combine(today, time(0)), zone)
+    tomorrow = domain.from_local(datetime.combine(today + timedelta(days=1), time(0)), zone)
+    week_end = domain.from_local(
+        datetime.combine(today + timedelta(days=7 - today.weekday()), time(0)), zone
+    )
+    approved = (
+        select(Occurrence)
+        .join(Room, Room.id == Occurrence.room_id)
+        .where(
+            Occurrence.status == OccurrenceStatus.APPROVED,
+            Occurrence.starts_at < week_end,
+            Occurrence.ends_at > midnight,
+        )
+        .options(
+            selectinload(Occurrence.room).selectinload(Room.site),
+            selectinload(Occurrence.booking).selectinload(Booking.organisation),
+        )
+        .order_by(Occurrence.starts_at, Occurrence.id)
+    )
+    if site_ids is not None:
+        approved = approved.where(Room.site_id.in_(site_ids))
+    week = list(db.session.scalars(approved))
+    return Dashboard(
+        pending_requests=requests,
+        pending_dates=dates,
+        oldest_request_at=oldest,
+        today=[o for o in week if o.starts_at < tomorrow],
+        this_week=[o for o in week if o.starts_at >= tomorrow],
+    )

@@ -55,6 +55,13 @@ def managed_site_ids(user) -> set[int] | None:
     )
 
 
+def manages_any_site(user) -> bool:
+    """An administrator or the manager of at least one site (whose start page is the
+    manager's dashboard)."""
+    site_ids = managed_site_ids(user)
+    return site_ids is None or bool(site_ids)
+
+
 def is_member(user, organisation_id: int) -> bool:
     u = authenticated(user)
     if u is None:

@@ -208,6 +208,18 @@ CASES = [
     ),
     Case("GET", path("/manage/rooms/{room}/door-sign"), member_of_site_x(302, 403, 200, 403, 200)),
     # The manager's day (#11).
+    Case("GET", path("/manage/requests"), member_of_site_x(302, 403, 200, 200, 200)),
+    Case(
+        "GET",
+        path("/manage/requests?site={site}&date=2030-01-07&page=2"),
+        member_of_site_x(302, 403, 200, 404, 200),
+    ),
+    Case(
+        "POST",
+        path("/manage/bookings/{bx}/decide"),
+        member_of_site_x(302, 404, 302, 404, 302),
+        data=lambda w, r: {"action": "approve", "rival_reason": "Vergeben"},
+    ),
     # The JSON API.
     Case("GET", path("/api/v1/openapi.json"), same(200), api=True),
     Case("GET", path("/api/v1/sites"), same(200), api=True),

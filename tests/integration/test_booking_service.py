@@ -475,3 +475,71 @@ def test_dates_longer_than_two_weeks_and_day_long_buffers_are_refused(db, make_r
     assert raised.value.field == "end"
     with pytest.raises(ValueError, match="buffer_after_minutes"):
         room.buffer_after_minutes = 2 * 24 * 60
+
+
+def test_approve_and_decline_rivals_takes_whole_and_parts_into_account(db, make_room, make_user):
+    hall = make_room(name="Dreifachhalle", approval_policy=ApprovalPolicy.MANUAL)
+    third = make_room(hall.site, name="Teil A", parent=hall, approval_policy=ApprovalPolicy.MANUAL)
+    other = make_room(hall.site, name="Teil B", parent=hall, approval_policy=ApprovalPolicy.MANUAL)
+    manager = make_user(manages=[hall.site])
+    db.session.commit()
+    at = datetime(2026, 10, 6, 18)
+    chosen = svc.request_booking(make_user(), command(third, at), now=NOW)
+    whole = svc.request_booking(make_user(), command(hall, at + timedelta(minutes=30)), now=NOW)
+    beside = svc.request_booking(make_user(), command(other, at), now=NOW)  # another third
+    later = svc.request_booking(make_user(), command(third, at + timedelta(hours=1)), now=NOW)
+    db.session.commit()
+
+    assert svc.rivals_to_decline(manager, chosen.id, now=NOW) == whole.occurrences
+    decision = svc.approve_and_decline_rivals(
+        manager, chosen.id, comment="", rival_reason="Vergeben", now=NOW
+    )
+    db.session.commit()
+    assert decision.declined_rivals == tuple(whole.occurrences)
+    assert chosen.occurrences[0].status is OccurrenceStatus.APPROVED
+    assert whole.occurrences[0].status is OccurrenceStatus.DECLINED
+    assert whole.occurrences[0].status_reason == "Vergeben"
+    assert beside.occurrences[0].status is OccurrenceStatus.PENDING
+    assert later.occurrences[0].status is OccurrenceStatus.PENDING  # back to back, no overlap
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-2:] == ["approved", "declined"]
+
+
+def test_approve_and_decline_rivals_is_all_or_nothing(db, make_room, make_user):
+    room = make_room(approval_policy=ApprovalPolicy.MANUAL)
+    manager = make_user(manages=[room.site])
+    at = datetime(2026, 10, 6, 18)
+    first = svc.request_booking(make_user(), command(room, at), now=NOW)
+    second = svc.request_booking(make_user(), command(room, at + timedelta(minutes=30)), now=NOW)
+    rival = svc.request_booking(make_user(), command(room, at + timedelta(minutes=60)), now=NOW)
+    db.session.commit()
+    # The rival's time must be explained to its requester.
+    with pytest.raises(InvalidRequest) as raised:
+        svc.approve_and_decline_rivals(manager, second.id, rival_reason=" ", now=NOW)
+    assert raised.value.field == "rival_reason"
+    # Approved without declining rivals (as the API does): the second request is now blocked.
+    svc.approve(manager, first.id, now=NOW)
+    db.session.commit()
+    audits = count(db, AuditEvent)
+    with pytest.raises(Conflict):
+        svc.approve_and_decline_rivals(manager, second.id, rival_reason="Vergeben", now=NOW)
+    db.session.commit()  # a redirect with a message commits: nothing of the refusal is left
+    db.session.expire_all()
+    assert db.session.get(Occurrence, rival.occurrences[0].id).status is OccurrenceStatus.PENDING
+    assert db.session.get(Occurrence, second.occurrences[0].id).status is OccurrenceStatus.PENDING
+    assert count(db, AuditEvent) == audits
+
+
+def test_approve_and_decline_rivals_needs_the_site_and_leaves_other_sites(db, make_room, make_user):
+    room = make_room(approval_policy=ApprovalPolicy.MANUAL)
+    elsewhere = make_room(approval_policy=ApprovalPolicy.MANUAL)
+    manager = make_user(manages=[room.site])
+    at = datetime(2026, 10, 6, 18)
+    mine = svc.request_booking(make_user(), command(room, at), now=NOW)
+    theirs = svc.request_booking(make_user(), command(elsewhere, at), now=NOW)
+    db.session.commit()
+    with pytest.raises(NotFound):
+        svc.approve_and_decline_rivals(manager, theirs.id, rival_reason="x", now=NOW)
+    decision = svc.approve_and_decline_rivals(manager, mine.id, now=NOW)  # no rival: no reason
+    assert decision.declined_rivals == ()
+    assert theirs.occurrences[0].status is OccurrenceStatus.PENDING

@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from booking.errors import error_text
 from booking.extensions import limiter
-from booking.services import accounts
+from booking.services import accounts, permissions
 from booking.services.errors import InvalidRequest
 from booking.web.accounts import bp
 from booking.web.accounts.forms import (
@@ -105,7 +105,7 @@ def _current_language() -> str:
 def login():
     next_url = _safe_next(request.args.get("next") or request.form.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("web.home"))
+        return redirect(next_url or _landing(current_user))
     form = LoginForm()
     failed = False
     if form.validate_on_submit():
@@ -116,9 +116,16 @@ def login():
             form.form_errors.append(_("The e-mail address or the password is not right."))
         else:
             _start_session(user, remember=form.remember.data)
-            return redirect(next_url or url_for("web.home"))
+            return redirect(next_url or _landing(user))
     status = 200 if not form.errors and not failed else 422
     return render_template("accounts/login.html", form=form, next_url=next_url), status
+
+
+def _landing(user) -> str:
+    """Where a login without ``next`` leads: managers start their day on the dashboard."""
+    if permissions.manages_any_site(user):
+        return url_for("web.manage_dashboard")
+    return url_for("web.home")
 
 
 @bp.post("/logout")
