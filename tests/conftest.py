@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, settings
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -32,6 +33,11 @@ from booking.models import (
     User,
 )
 from booking.services.passwords import hash_password
+
+# On a loaded 2-core machine (two test workers, a browser, PostgreSQL) drawing examples can be
+# slow; that says nothing about the code under test, so the speed health check is off.
+settings.register_profile("raumboerse", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("raumboerse")
 
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose; hash once per run
