@@ -220,6 +220,8 @@ CASES = [
         member_of_site_x(302, 404, 302, 404, 302),
         data=lambda w, r: {"action": "approve", "rival_reason": "Vergeben"},
     ),
+    # Approved bookings for managers (#11).
+    # Administration of sites and rooms (#11).
     # The JSON API.
     Case("GET", path("/api/v1/openapi.json"), same(200), api=True),
     Case("GET", path("/api/v1/sites"), same(200), api=True),
