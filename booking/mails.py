@@ -28,6 +28,8 @@ def _subject(notice: Notice) -> str:
         if notice.values["pending"]:
             return gettext("Booking request received: %(title)s", title=title)
         return gettext("Booking confirmed: %(title)s", title=title)
+    if notice.kind == "booking_moved":
+        return gettext("Booking moved: %(title)s", title=title)
     status = notice.values.get("status")
     if status is OccurrenceStatus.APPROVED:
         return gettext("Booking approved: %(title)s", title=title)

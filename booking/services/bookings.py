@@ -8,7 +8,13 @@ it commits once (``booking.unit_of_work``).
 
 from __future__ import annotations
 
-from booking.services.changes import change_series, move_occurrence
+from booking.services.changes import (
+    ChangePlan,
+    change_series,
+    move_occurrence,
+    plan_move,
+    plan_series_change,
+)
 from booking.services.decisions import (
     Decision,
     approve,
@@ -42,6 +48,7 @@ __all__ = [
     "TITLE_MAX",
     "BookingCommand",
     "BookingPlan",
+    "ChangePlan",
     "Decision",
     "approve",
     "approve_and_decline_rivals",
@@ -52,6 +59,8 @@ __all__ = [
     "initial_status",
     "move_occurrence",
     "plan_booking",
+    "plan_move",
+    "plan_series_change",
     "request_booking",
     "rivals_to_decline",
     "validate_command",

@@ -6,6 +6,7 @@ rules), against everything but the dates being changed themselves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from booking import domain
@@ -13,6 +14,7 @@ from booking.database import begin_write
 from booking.extensions import db
 from booking.models import Booking, Occurrence, OccurrenceStatus, Room, User
 from booking.services import occupancy, permissions
+from booking.services.decisions import clean_reason
 from booking.services.errors import (
     N_,
     Conflict,
@@ -21,6 +23,7 @@ from booking.services.errors import (
     NotFound,
     NotPermitted,
 )
+from booking.services.notifications import notify_booking_moved
 from booking.services.requests import (
     ACTIVE,
     audit,
@@ -30,19 +33,36 @@ from booking.services.requests import (
     local_naive,
     now_or,
 )
-from booking.services.room_context import active_room, facts, load_context
+from booking.services.room_context import RoomContext, active_room, facts, load_context
 from booking.services.visibility import get_booking
 
+Change = tuple[Occurrence, datetime, datetime]  # a date and its new local (naive) start and end
 
-def _reschedule(
-    user: User,
-    booking: Booking,
-    changes: list[tuple[Occurrence, datetime, datetime]],
-    room: Room,
-    now: datetime,
-    action: str,
-) -> Booking:
-    """Give occurrences new local times (and maybe a new room), re-checking every conflict."""
+
+@dataclass(frozen=True)
+class ChangePlan:
+    """A change checked but not written: each date's new time with its problems, in order."""
+
+    booking: Booking
+    room: Room
+    occurrences: tuple[Occurrence, ...]  # the dates to change, as they are now
+    dates: tuple[domain.DatePlan, ...]  # their new times, each with what is in the way
+    context: RoomContext
+
+    @property
+    def blocked(self) -> list[domain.DatePlan]:
+        return [d for d in self.dates if not d.bookable]
+
+    @property
+    def bookable(self) -> list[domain.DatePlan]:
+        return [d for d in self.dates if d.bookable]
+
+
+def _plan(
+    user: User, booking: Booking, changes: list[Change], room: Room, now: datetime
+) -> ChangePlan:
+    """Check the new times of ``changes`` as a new request would be checked, against everything
+    but these dates themselves: the one check of every preview and every change."""
     if not permissions.is_party_to(user, booking) and not permissions.can_manage_site(
         user, booking.room.site_id
     ):
@@ -52,23 +72,38 @@ def _reschedule(
     for _occ, start, end in changes:
         check_span(start, end)
         slots.append(domain.Slot(domain.from_local(start, zone), domain.from_local(end, zone)))
-    ids = [occ.id for occ, _, _ in changes]
-    context = load_context(room.id, slots, exclude_occurrences=ids)
+    context = load_context(room.id, slots, exclude_occurrences=[occ.id for occ, _, _ in changes])
     plans = context.check(slots, now=now, attendees=booking.attendees)
-    blocked = [p for p in plans if not p.bookable]
-    if blocked:
-        message, params = blocked_message(blocked)
+    return ChangePlan(booking, room, tuple(occ for occ, _, _ in changes), tuple(plans), context)
+
+
+def _reschedule(
+    user: User,
+    booking: Booking,
+    changes: list[Change],
+    room: Room,
+    now: datetime,
+    action: str,
+    reason: str = "",
+) -> Booking:
+    """Give occurrences new local times (and maybe a new room), re-checking every conflict."""
+    plan = _plan(user, booking, changes, room, now)
+    plans, context = list(plan.dates), plan.context
+    if plan.blocked:
+        message, params = blocked_message(plan.blocked)
         raise Conflict(message, plans, **params)
     status = (
         OccurrenceStatus.APPROVED
         if permissions.can_manage_site(user, room.site_id)
         else initial_status(user, room, booking.organisation)
     )
+    ids = [occ.id for occ in plan.occurrences]
+    previous = {occ.id: (occ.starts_at, occ.ends_at) for occ in plan.occurrences}
     with occupancy.guarded(N_("Someone else booked this time a moment ago."), plans):
         occupancy.release(ids)
         approved = []
-        for (occ, _start, _end), slot in zip(changes, slots, strict=True):
-            occ.starts_at, occ.ends_at = slot.starts_at, slot.ends_at
+        for occ, date_plan in zip(plan.occurrences, plans, strict=True):
+            occ.starts_at, occ.ends_at = date_plan.slot.starts_at, date_plan.slot.ends_at
             occ.room = room
             if occ.status is OccurrenceStatus.APPROVED and status is OccurrenceStatus.PENDING:
                 occ.status = OccurrenceStatus.PENDING
@@ -84,28 +119,21 @@ def _reschedule(
             action,
             user,
             booking,
-            [occ for occ, _, _ in changes],
+            plan.occurrences,
+            reason,
             room_id=room.id,
             dates=[p.local_start.isoformat() for p in plans],
         )
         db.session.flush()
         occupancy.occupy(approved, context.units, context.rules)
+        notify_booking_moved(booking, plan.occurrences, previous, user, reason)
     return booking
 
 
-def move_occurrence(
-    user,
-    occurrence_id: int,
-    start: datetime,
-    end: datetime,
-    room_id: int | None = None,
-    *,
-    now: datetime | None = None,
-) -> Booking:
-    """Move one date to a new local start and end (and optionally another room)."""
-    user = permissions.require_user(user)
-    now = now_or(now)
-    begin_write()
+def _move(
+    user: User, occurrence_id: int, start: datetime, end: datetime, room_id: int | None, now
+) -> tuple[Booking, list[Change], Room]:
+    """What moving one date means: the booking, the date with its new local times, the room."""
     occurrence = db.session.get(Occurrence, occurrence_id)
     if occurrence is None:
         raise NotFound(N_("There is no such date."))
@@ -114,33 +142,23 @@ def move_occurrence(
         raise InvalidTransition(N_("Only upcoming pending or approved dates can be moved."))
     room = active_room(room_id) if room_id is not None else booking.room
     zone = facts(room.id).zone
-    return _reschedule(
-        user,
-        booking,
-        [(occurrence, local_naive(start, zone), local_naive(end, zone))],
-        room,
-        now,
-        "moved",
-    )
+    return booking, [(occurrence, local_naive(start, zone), local_naive(end, zone))], room
 
 
-def change_series(
-    user,
+def _series(
+    user: User,
     booking_id: int,
-    *,
     from_date: date,
     start_time: time,
     end_time: time,
-    room_id: int | None = None,
-    now: datetime | None = None,
-) -> Booking:
-    """New times (and optionally a new room) for every upcoming active date from ``from_date``.
-
-    Dates cancelled or declined one by one stay as they are.
-    """
-    user = permissions.require_user(user)
-    now = now_or(now)
-    booking = get_booking(user, booking_id, for_update=True)
+    room_id: int | None,
+    now: datetime,
+    *,
+    for_update: bool = False,
+) -> tuple[Booking, list[Change], Room]:
+    """What a series change means: every upcoming active date from ``from_date`` at the new
+    local times. Dates cancelled or declined one by one stay as they are."""
+    booking = get_booking(user, booking_id, for_update=for_update)
     room = active_room(room_id) if room_id is not None else booking.room
     zone = facts(room.id).zone
     if end_time <= start_time:
@@ -156,4 +174,81 @@ def change_series(
             )
     if not changes:
         raise InvalidTransition(N_("No upcoming date of this booking can be changed."))
-    return _reschedule(user, booking, changes, room, now, "series_changed")
+    return booking, changes, room
+
+
+def plan_move(
+    user,
+    occurrence_id: int,
+    start: datetime,
+    end: datetime,
+    room_id: int | None = None,
+    *,
+    now: datetime | None = None,
+) -> ChangePlan:
+    """The preview of ``move_occurrence``: the new time checked, nothing written."""
+    user = permissions.require_user(user)
+    now = now_or(now)
+    booking, changes, room = _move(user, occurrence_id, start, end, room_id, now)
+    return _plan(user, booking, changes, room, now)
+
+
+def move_occurrence(
+    user,
+    occurrence_id: int,
+    start: datetime,
+    end: datetime,
+    room_id: int | None = None,
+    *,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Booking:
+    """Move one date to a new local start and end (and optionally another room); the requester
+    is told, with ``reason``."""
+    user = permissions.require_user(user)
+    now = now_or(now)
+    reason = clean_reason(reason, required=False, field="reason")
+    begin_write()
+    booking, changes, room = _move(user, occurrence_id, start, end, room_id, now)
+    return _reschedule(user, booking, changes, room, now, "moved", reason)
+
+
+def plan_series_change(
+    user,
+    booking_id: int,
+    *,
+    from_date: date,
+    start_time: time,
+    end_time: time,
+    room_id: int | None = None,
+    now: datetime | None = None,
+) -> ChangePlan:
+    """The preview of ``change_series``: every changed date checked, nothing written."""
+    user = permissions.require_user(user)
+    now = now_or(now)
+    booking, changes, room = _series(
+        user, booking_id, from_date, start_time, end_time, room_id, now
+    )
+    return _plan(user, booking, changes, room, now)
+
+
+def change_series(
+    user,
+    booking_id: int,
+    *,
+    from_date: date,
+    start_time: time,
+    end_time: time,
+    room_id: int | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Booking:
+    """New times (and optionally a new room) for every upcoming active date from ``from_date``;
+    the requester is told, with ``reason``."""
+    user = permissions.require_user(user)
+    now = now_or(now)
+    reason = clean_reason(reason, required=False, field="reason")
+    booking, changes, room = _series(
+        user, booking_id, from_date, start_time, end_time, room_id, now, for_update=True
+    )
+    return _reschedule(user, booking, changes, room, now, "series_changed", reason)

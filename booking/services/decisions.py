@@ -63,7 +63,7 @@ def targets(
     return chosen
 
 
-def _clean_reason(reason: str, *, required: bool, field: str) -> str:
+def clean_reason(reason: str, *, required: bool, field: str) -> str:
     reason = (reason or "").strip()
     if required and not reason:
         raise InvalidRequest(N_("Please tell the requester why."), field, code="reason_missing")
@@ -148,7 +148,7 @@ def approve(
     now: datetime | None = None,
 ) -> Booking:
     """Approve the chosen pending dates (or all): only what is neither taken nor closed."""
-    comment = _clean_reason(comment, required=False, field="comment")
+    comment = clean_reason(comment, required=False, field="comment")
     return _decide(
         user,
         booking_id,
@@ -171,7 +171,7 @@ def decline(
     now: datetime | None = None,
 ) -> Booking:
     """Decline the chosen upcoming dates (or all), with a reason the requester is told."""
-    reason = _clean_reason(reason, required=True, field="reason")
+    reason = clean_reason(reason, required=True, field="reason")
     return _decide(
         user,
         booking_id,
@@ -194,7 +194,7 @@ def cancel(
     now: datetime | None = None,
 ) -> Booking:
     """Cancel the chosen upcoming dates (or all): the requester's side or the site's managers."""
-    reason = _clean_reason(reason, required=False, field="reason")
+    reason = clean_reason(reason, required=False, field="reason")
     return _decide(
         user,
         booking_id,
@@ -249,10 +249,10 @@ def approve_and_decline_rivals(
     Only rivals at sites ``user`` manages are touched."""
     user = permissions.require_user(user)
     now = now_or(now)
-    comment = _clean_reason(comment, required=False, field="comment")
+    comment = clean_reason(comment, required=False, field="comment")
     begin_write()  # SQLite: the write lock before anything is read (and before the savepoint)
     rivals = rivals_to_decline(user, booking_id, occurrence_ids, now=now)
-    rival_reason = _clean_reason(rival_reason, required=bool(rivals), field="rival_reason")
+    rival_reason = clean_reason(rival_reason, required=bool(rivals), field="rival_reason")
     by_booking: dict[int, list[int]] = defaultdict(list)
     for rival in rivals:
         by_booking[rival.booking_id].append(rival.id)

@@ -15,8 +15,9 @@ from booking import domain
 from booking.extensions import db
 from booking.models import Booking, Occurrence, OccurrenceStatus, Organisation, Room, Site
 from booking.services import catalogue, permissions
-from booking.services.errors import N_, NotPermitted
+from booking.services.errors import N_, InvalidTransition, NotFound, NotPermitted
 from booking.services.room_context import load_context
+from booking.services.visibility import get_booking
 
 REQUESTS_PER_PAGE = 20
 
@@ -183,9 +184,9 @@ class RequestFilter:
     day: date | None = None
 
 
-@dataclass(frozen=True)
-class RequestPage:
-    items: list[PendingRequest]
+class Paged:
+    """What the pager needs of a page with ``page``, ``per_page`` and ``total``."""
+
     page: int
     per_page: int
     total: int
@@ -201,6 +202,14 @@ class RequestPage:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class RequestPage(Paged):
+    items: list[PendingRequest]
+    page: int
+    per_page: int
+    total: int
 
     def by_site_and_room(self) -> list[tuple[Site, list[tuple[Room, list[PendingRequest]]]]]:
         """The page's requests grouped by site, then room, in the page's order."""
@@ -305,19 +314,23 @@ class RequestChoices:
     organisations: list[Organisation]
 
 
-def request_choices(user, *, now: datetime | None = None) -> RequestChoices:
-    now = now or datetime.now(UTC)
+def _sites_and_rooms(user) -> tuple[list[Site], list[Room]]:
     sites = managed_sites(user)
     if not sites:
         raise NotPermitted(N_("You do not manage any site."), code="no_managed_site")
-    site_ids = [s.id for s in sites]
     rooms = db.session.scalars(
         select(Room)
         .join(Site, Site.id == Room.site_id)
-        .where(Room.site_id.in_(site_ids))
+        .where(Room.site_id.in_([s.id for s in sites]))
         .options(selectinload(Room.site))
         .order_by(Site.name, Site.id, Room.name, Room.id)
     )
+    return sites, list(rooms)
+
+
+def request_choices(user, *, now: datetime | None = None) -> RequestChoices:
+    now = now or datetime.now(UTC)
+    sites, rooms = _sites_and_rooms(user)
     waiting = _pending_dates(permissions.managed_site_ids(user), now).join(
         Booking, Booking.id == Occurrence.booking_id
     )
@@ -326,7 +339,7 @@ def request_choices(user, *, now: datetime | None = None) -> RequestChoices:
         .where(Organisation.id.in_(waiting.with_only_columns(Booking.organisation_id)))
         .order_by(Organisation.name)
     )
-    return RequestChoices(sites, list(rooms), list(organisations))
+    return RequestChoices(sites, rooms, list(organisations))
 
 
 @dataclass(frozen=True)
@@ -383,3 +396,161 @@ def dashboard(user, *, zone: ZoneInfo, now: datetime | None = None) -> Dashboard
         today=[o for o in week if o.starts_at < tomorrow],
         this_week=[o for o in week if o.starts_at >= tomorrow],
     )
+
+
+# Approved bookings (#11): what is booked at the manager's sites, to cancel or move.
+
+BOOKINGS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class BookingFilter:
+    """Which approved bookings a manager looks at; None means any. Dates are local (the city's
+    zone) and inclusive."""
+
+    site_id: int | None = None
+    room_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass(frozen=True)
+class ManagedBooking:
+    """A booking at a site the user manages, with its upcoming approved dates (soonest first)
+    and the site's active rooms (where its dates may go)."""
+
+    booking: Booking
+    dates: tuple[Occurrence, ...]
+    rooms: tuple[Room, ...] = ()
+
+
+@dataclass(frozen=True)
+class BookingPage(Paged):
+    items: list[ManagedBooking]
+    page: int
+    per_page: int
+    total: int
+
+    def by_site_and_room(self) -> list[tuple[Site, list[tuple[Room, list[ManagedBooking]]]]]:
+        groups: dict[Site, dict[Room, list[ManagedBooking]]] = {}
+        for item in self.items:
+            room = item.booking.room
+            groups.setdefault(room.site, {}).setdefault(room, []).append(item)
+        return [(site, list(rooms.items())) for site, rooms in groups.items()]
+
+
+def booking_choices(user) -> RequestChoices:
+    """The sites and rooms a manager can filter the approved bookings by."""
+    sites, rooms = _sites_and_rooms(user)
+    return RequestChoices(sites, rooms, [])
+
+
+def _upcoming_approved(now: datetime):
+    return select(Occurrence).where(
+        Occurrence.status == OccurrenceStatus.APPROVED, Occurrence.ends_at > now
+    )
+
+
+def booking_page(
+    user,
+    where: BookingFilter = BookingFilter(),
+    *,
+    page: int = 1,
+    per_page: int = BOOKINGS_PER_PAGE,
+    zone: ZoneInfo | None = None,
+    now: datetime | None = None,
+) -> BookingPage:
+    """One page of the bookings with upcoming approved dates at the user's sites, by site and
+    room, the soonest first; each with its dates that match the filter. ``zone`` reads the
+    filter's dates (the city's)."""
+    now = now or datetime.now(UTC)
+    zone = zone or ZoneInfo("Europe/Berlin")
+    site_ids = _site_scope(user, where.site_id)
+    matching = _upcoming_approved(now).join(Room, Room.id == Occurrence.room_id)
+    if site_ids is not None:
+        matching = matching.where(Room.site_id.in_(site_ids))
+    if where.room_id is not None:
+        matching = matching.where(Occurrence.room_id == where.room_id)
+    if where.date_from is not None:
+        start = domain.from_local(datetime.combine(where.date_from, time(0)), zone)
+        matching = matching.where(Occurrence.ends_at > start)
+    if where.date_to is not None:
+        after = where.date_to + timedelta(days=1)
+        matching = matching.where(
+            Occurrence.starts_at < domain.from_local(datetime.combine(after, time(0)), zone)
+        )
+    firsts = (
+        matching.with_only_columns(
+            Occurrence.booking_id, func.min(Occurrence.starts_at).label("first")
+        )
+        .group_by(Occurrence.booking_id)
+        .subquery()
+    )
+    total = db.session.scalar(select(func.count()).select_from(firsts)) or 0
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .join(firsts, firsts.c.booking_id == Booking.id)
+            .join(Room, Room.id == Booking.room_id)
+            .join(Site, Site.id == Room.site_id)
+            .options(
+                selectinload(Booking.room).selectinload(Room.site),
+                selectinload(Booking.organisation),
+                selectinload(Booking.requested_by),
+            )
+            .order_by(Site.name, Site.id, Room.name, Room.id, firsts.c.first, Booking.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    if not bookings:
+        return BookingPage([], page, per_page, total)
+    dates = db.session.scalars(
+        matching.where(Occurrence.booking_id.in_([b.id for b in bookings]))
+        .options(selectinload(Occurrence.room))
+        .order_by(Occurrence.starts_at, Occurrence.id)
+    )
+    by_booking: dict[int, list[Occurrence]] = defaultdict(list)
+    for occurrence in dates:
+        by_booking[occurrence.booking_id].append(occurrence)
+    items = [ManagedBooking(b, tuple(by_booking[b.id])) for b in bookings]
+    return BookingPage(items, page, per_page, total)
+
+
+def managed_booking(user, booking_id: int, *, now: datetime | None = None) -> ManagedBooking:
+    """A booking the user manages, for the manager's pages that cancel and move its dates.
+
+    Its parties may cancel and move through their own pages and the API; here only the site's
+    managers (and administrators) may."""
+    now = now or datetime.now(UTC)
+    booking = get_booking(permissions.require_user(user), booking_id)
+    if not permissions.can_manage_site(user, booking.room.site_id):
+        raise NotPermitted(N_("You do not manage this site."), code="site_not_managed")
+    dates = db.session.scalars(
+        _upcoming_approved(now)
+        .where(Occurrence.booking_id == booking.id)
+        .options(selectinload(Occurrence.room))
+        .order_by(Occurrence.starts_at, Occurrence.id)
+    )
+    rooms = db.session.scalars(
+        select(Room)
+        .where(Room.site_id == booking.room.site_id, Room.active.is_(True))
+        .order_by(Room.name, Room.id)
+    )
+    return ManagedBooking(booking, tuple(dates), tuple(rooms))
+
+
+def managed_occurrence(
+    user, occurrence_id: int, *, now: datetime | None = None
+) -> tuple[ManagedBooking, Occurrence]:
+    """One upcoming approved date of a booking the user manages (see ``managed_booking``)."""
+    booking_id = db.session.scalar(
+        select(Occurrence.booking_id).where(Occurrence.id == occurrence_id)
+    )
+    if booking_id is None:
+        raise NotFound(N_("There is no such date."))
+    managed = managed_booking(user, booking_id, now=now)
+    for occurrence in managed.dates:
+        if occurrence.id == occurrence_id:
+            return managed, occurrence
+    raise InvalidTransition(N_("Only upcoming approved dates can be changed here."))

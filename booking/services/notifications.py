@@ -26,6 +26,8 @@ class MailDate:
     ends_at: datetime
     status: OccurrenceStatus
     reason: str
+    room: str = ""  # the room's name, where a mail names each date's room (a move)
+    previous: tuple[datetime, datetime] | None = None  # a moved date's old start and end
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Notice:
     """Something to tell ``recipient``: ``kind`` names the mail, ``path`` the page it links to
     (relative to the site's base URL), ``values`` what the text needs."""
 
-    kind: str  # "password_reset", "booking_received", "booking_changed"
+    kind: str  # "password_reset", "booking_received", "booking_changed", "booking_moved"
     recipient: User
     path: str
     booking: Booking | None = None
@@ -121,5 +123,42 @@ def notify_booking_changed(booking: Booking, occurrences: Iterable[Occurrence], 
             booking=booking,
             dates=_dates(booking, changed),
             values={"status": changed[0].status},
+        )
+    )
+
+
+def notify_booking_moved(
+    booking: Booking,
+    occurrences: Iterable[Occurrence],
+    previous: dict[int, tuple[datetime, datetime]],
+    actor,
+    reason: str = "",
+) -> None:
+    """Tell the requester that a manager (or a fellow member) gave dates new times or a new
+    room: each date's old and new time, and why. Nobody is told about their own change."""
+    user = booking.requested_by
+    moved = sorted(occurrences, key=lambda o: o.starts_at)
+    if user is None or not moved or getattr(actor, "id", None) == user.id:
+        return
+    zone = ZoneInfo(booking.room.site.timezone)
+    dates = tuple(
+        MailDate(
+            o.starts_at.astimezone(zone),
+            o.ends_at.astimezone(zone),
+            o.status,
+            o.status_reason,
+            room=o.room.name,
+            previous=tuple(t.astimezone(zone) for t in previous[o.id]),
+        )
+        for o in moved
+    )
+    _post(
+        Notice(
+            "booking_moved",
+            user,
+            "/my/bookings",
+            booking=booking,
+            dates=dates,
+            values={"reason": reason},
         )
     )

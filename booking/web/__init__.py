@@ -10,4 +10,14 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 # The route modules register their views on ``bp``; helpers adds the pages' template helpers.
-from booking.web import api_docs, book, helpers, home, manage, my, plans, rooms  # noqa: E402, F401
+from booking.web import (  # noqa: E402, F401
+    api_docs,
+    book,
+    helpers,
+    home,
+    manage,
+    manage_bookings,
+    my,
+    plans,
+    rooms,
+)

@@ -221,6 +221,34 @@ CASES = [
         data=lambda w, r: {"action": "approve", "rival_reason": "Vergeben"},
     ),
     # Approved bookings for managers (#11).
+    Case("GET", path("/manage/bookings"), member_of_site_x(302, 403, 200, 200, 200)),
+    Case(
+        "GET",
+        path("/manage/bookings?site={site}&room={room}&from=2030-01-07&to=2030-01-08&page=2"),
+        member_of_site_x(302, 403, 200, 404, 200),
+    ),
+    Case("GET", path("/manage/bookings/{bx}/cancel"), member_of_site_x(302, 404, 200, 404, 200)),
+    # The world's dates are pending: nothing approved to cancel (a message) or move (409).
+    Case(
+        "POST",
+        path("/manage/bookings/{bx}/cancel"),
+        member_of_site_x(302, 404, 302, 404, 302),
+        data=lambda w, r: {"reason": "Umbau"},
+    ),
+    Case("GET", path("/manage/dates/{ox}/move"), member_of_site_x(302, 404, 409, 404, 409)),
+    Case(
+        "POST",
+        path("/manage/dates/{ox}/move"),
+        member_of_site_x(302, 404, 409, 404, 409),
+        data=lambda w, r: {"day": "2030-01-07", "start": "08:00", "end": "09:00"},
+    ),
+    Case("GET", path("/manage/bookings/{bx}/series"), member_of_site_x(302, 404, 200, 404, 200)),
+    Case(
+        "POST",
+        path("/manage/bookings/{bx}/series"),
+        member_of_site_x(302, 404, 422, 404, 422),
+        data=lambda w, r: {},
+    ),
     # Administration of sites and rooms (#11).
     # The JSON API.
     Case("GET", path("/api/v1/openapi.json"), same(200), api=True),
