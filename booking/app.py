@@ -39,11 +39,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """Every surface, in one place: the HTML pages, the JSON API and the calendar feeds."""
     from booking import api, feeds, web
-    from booking.web import accounts, organisations
+    from booking.web import accounts, admin, organisations
 
     app.register_blueprint(web.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(organisations.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
 

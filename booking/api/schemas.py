@@ -3,6 +3,7 @@ serialise. The OpenAPI document is generated from these very classes (see ``spec
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -19,6 +20,7 @@ from pydantic import (
 from booking import domain
 from booking.models import ApprovalPolicy, Feature, OccurrenceStatus, OrganisationKind, SiteKind
 from booking.services import bookings as booking_service
+from booking.services import places
 
 # Identifiers are 32-bit integers in the database; larger numbers can never name anything.
 MAX_ID = 2_147_483_647
@@ -411,3 +413,157 @@ def problem_example(status: int, code: str, title: str, **extra: Any) -> dict[st
     from booking.errors import PROBLEM_BASE
 
     return {"type": PROBLEM_BASE + code, "title": title, "status": status, "code": code, **extra}
+
+
+# --- administration of sites and rooms ---------------------------------------------------------
+
+
+def _short(limit: int):
+    return Annotated[str, NoNul, Field(max_length=limit)]
+
+
+Minutes = Annotated[int, Field(ge=0, le=places.LEAD_MAX_MINUTES)]
+
+
+class SiteFields(RequestModel):
+    """What a site is; the service checks meaning (a known time zone, a free name)."""
+
+    street: _short(places.STREET_MAX) = ""
+    postcode: _short(places.POSTCODE_MAX) = ""
+    city: _short(places.CITY_MAX) = "Iserlohn"
+    timezone: _short(64) = Field("Europe/Berlin", description="An IANA time zone.")
+    contact_name: _short(places.CONTACT_NAME_MAX) = ""
+    contact_phone: _short(places.PHONE_MAX) = ""
+    contact_email: _short(places.EMAIL_MAX) = ""
+    description: _short(places.TEXT_MAX) = Field("", description="Public description.")
+    active: bool = Field(True, description="Only administrators may change it.")
+
+
+class SiteIn(SiteFields):
+    """A new site (administrators only)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Alter Markt",
+                    "kind": "square",
+                    "district": "Innenstadt",
+                    "postcode": "58636",
+                    "timezone": "Europe/Berlin",
+                }
+            ]
+        },
+    )
+
+    name: Annotated[str, NoNul, Field(min_length=1, max_length=places.NAME_MAX)]
+    kind: SiteKind
+    district: Annotated[str, NoNul, Field(min_length=1, max_length=places.DISTRICT_MAX)]
+
+    def to_command(self) -> places.SiteCommand:
+        return places.SiteCommand(**self.model_dump())
+
+
+class SitePatch(RequestModel):
+    """The fields to change; the others stay as they are."""
+
+    name: Annotated[str, NoNul, Field(min_length=1, max_length=places.NAME_MAX)] = None
+    kind: SiteKind = None
+    district: Annotated[str, NoNul, Field(min_length=1, max_length=places.DISTRICT_MAX)] = None
+    street: _short(places.STREET_MAX) = None
+    postcode: _short(places.POSTCODE_MAX) = None
+    city: _short(places.CITY_MAX) = None
+    timezone: _short(64) = None
+    contact_name: _short(places.CONTACT_NAME_MAX) = None
+    contact_phone: _short(places.PHONE_MAX) = None
+    contact_email: _short(places.EMAIL_MAX) = None
+    description: _short(places.TEXT_MAX) = None
+    active: bool = Field(None, description="Only administrators may change it.")
+
+    def apply(self, current: places.SiteCommand) -> places.SiteCommand:
+        return dataclasses.replace(current, **self.model_dump(exclude_unset=True))
+
+
+RoomName = Annotated[str, NoNul, Field(min_length=1, max_length=places.NAME_MAX)]
+Capacity = Annotated[int, Field(ge=0, le=places.CAPACITY_MAX)]
+Area = Annotated[int, Field(ge=1, le=places.AREA_MAX)]
+AdvanceDays = Annotated[int, Field(ge=1, le=places.ADVANCE_MAX_DAYS)]
+Duration = Annotated[int, Field(ge=1, le=places.DURATION_MAX_MINUTES)]
+Buffer = Annotated[int, Field(ge=0, le=places.MAX_BUFFER_MINUTES)]
+Features = Annotated[list[Feature], Field(max_length=len(Feature))]
+
+
+class RoomIn(RequestModel):
+    """A new room of a site (its managers and administrators); with ``parent_id`` a part of
+    another room of the same site."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "site_id": 3,
+                    "parent_id": 12,
+                    "name": "Halle, Drittel 1",
+                    "capacity": 40,
+                    "features": ["sports_floor"],
+                    "buffer_after_minutes": 15,
+                }
+            ]
+        },
+    )
+
+    site_id: Id
+    name: RoomName
+    capacity: Capacity
+    parent_id: Id | None = Field(None, description="Make the room a part of this room.")
+    area_m2: Area | None = None
+    description: _short(places.TEXT_MAX) = ""
+    house_rules: _short(places.TEXT_MAX) = ""
+    step_free: bool = False
+    accessible_toilet: bool = False
+    hearing_loop: bool = False
+    approval_policy: ApprovalPolicy = ApprovalPolicy.MANUAL
+    min_lead_minutes: Minutes = 0
+    max_advance_days: AdvanceDays | None = 400
+    min_duration_minutes: Duration | None = 30
+    max_duration_minutes: Duration | None = 12 * 60
+    buffer_before_minutes: Buffer = 0
+    buffer_after_minutes: Buffer = 0
+    features: Features = Field(default_factory=list)
+    active: bool = True
+
+    def to_command(self) -> places.RoomCommand:
+        values = self.model_dump(exclude={"site_id"})
+        return places.RoomCommand(**(values | {"features": tuple(values["features"])}))
+
+
+class RoomPatch(RequestModel):
+    """The fields to change; the others stay as they are. ``null`` clears a limit (no
+    maximum, no part of another room)."""
+
+    name: RoomName = None
+    capacity: Capacity = None
+    parent_id: Id | None = None
+    area_m2: Area | None = None
+    description: _short(places.TEXT_MAX) = None
+    house_rules: _short(places.TEXT_MAX) = None
+    step_free: bool = None
+    accessible_toilet: bool = None
+    hearing_loop: bool = None
+    approval_policy: ApprovalPolicy = None
+    min_lead_minutes: Minutes = None
+    max_advance_days: AdvanceDays | None = None
+    min_duration_minutes: Duration | None = None
+    max_duration_minutes: Duration | None = None
+    buffer_before_minutes: Buffer = None
+    buffer_after_minutes: Buffer = None
+    features: Features = None
+    active: bool = None
+
+    def apply(self, current: places.RoomCommand) -> places.RoomCommand:
+        values = self.model_dump(exclude_unset=True)
+        if "features" in values:
+            values["features"] = tuple(values["features"])
+        return dataclasses.replace(current, **values)

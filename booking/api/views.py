@@ -35,19 +35,23 @@ from booking.api.schemas import (
     OrganisationOut,
     Page,
     PageQuery,
+    RoomIn,
     RoomLinks,
     RoomOut,
+    RoomPatch,
     RoomsQuery,
     SiteAddress,
+    SiteIn,
     SiteLinks,
     SiteOut,
+    SitePatch,
 )
 from booking.api.spec import ApiValidationError, operation
 from booking.extensions import db
 from booking.links import base_url
 from booking.models import Booking, Occurrence, Organisation, Room, Site, User
 from booking.services import bookings as booking_service
-from booking.services import room_context, search, visibility
+from booking.services import places, room_context, search, visibility
 from booking.services.errors import N_, InvalidRequest, NotFound
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -563,6 +567,81 @@ def decline_booking(user: User, booking_id: int, body: DeclineIn):
     `reason` is required and shown to the requester."""
     booking_service.decline(user, booking_id, body.reason, body.occurrence_ids)
     return booking_out(_reload(booking_id))
+
+
+# --- administration of sites and rooms ---------------------------------------------------------
+
+
+@operation(
+    bp,
+    "POST",
+    "/sites",
+    summary="Create a site (administrators)",
+    tag="Administration",
+    response=SiteOut,
+    status=201,
+    body=SiteIn,
+    auth="required",
+    errors=(403,),
+)
+def create_site(user: User, body: SiteIn):
+    """A new site: a building or an outdoor place (`square`, `open_air_stage`, `schoolyard`,
+    `park`). `timezone` must be an IANA zone; a name in use is a 422 on `name`."""
+    return site_out(places.create_site(user, body.to_command()))
+
+
+@operation(
+    bp,
+    "PATCH",
+    "/sites/<int:site_id>",
+    summary="Change a site (its managers, administrators)",
+    tag="Administration",
+    response=SiteOut,
+    body=SitePatch,
+    auth="required",
+    errors=(403,),
+)
+def update_site(user: User, site_id: int, body: SitePatch):
+    """Changes the given fields. Only administrators may change `active` (deactivate a site)."""
+    current = places.site_command(places.site_for_editing(user, site_id))
+    return site_out(places.update_site(user, site_id, body.apply(current)))
+
+
+@operation(
+    bp,
+    "POST",
+    "/rooms",
+    summary="Create a room (the site's managers, administrators)",
+    tag="Administration",
+    response=RoomOut,
+    status=201,
+    body=RoomIn,
+    auth="required",
+    errors=(403, 404),
+)
+def create_room(user: User, body: RoomIn):
+    """A new room of `site_id`; with `parent_id` a part of a room of the same site (booking the
+    whole then blocks the part and the other way round)."""
+    return room_out(places.create_room(user, body.site_id, body.to_command()).room)
+
+
+@operation(
+    bp,
+    "PATCH",
+    "/rooms/<int:room_id>",
+    summary="Change a room (the site's managers, administrators)",
+    tag="Administration",
+    response=RoomOut,
+    body=RoomPatch,
+    auth="required",
+    errors=(403,),
+)
+def update_room(user: User, room_id: int, body: RoomPatch):
+    """Changes the given fields. A `parent_id` that would make the room a part of itself or of
+    one of its parts, or of a room of another site, is a 422. Approved dates are not re-checked
+    when buffers or parts change."""
+    current = places.room_command(places.room_for_editing(user, room_id))
+    return room_out(places.update_room(user, room_id, body.apply(current)).room)
 
 
 # --- description ------------------------------------------------------------------------------

@@ -13,6 +13,11 @@ class SiteKind(StrEnum):
     CHURCH_HALL = "church_hall"
     SENIOR_CENTRE = "senior_centre"
     ADULT_EDUCATION = "adult_education"
+    # Outdoor and public spaces.
+    SQUARE = "square"
+    OPEN_AIR_STAGE = "open_air_stage"
+    SCHOOLYARD = "schoolyard"
+    PARK = "park"
     OTHER = "other"
 
 

@@ -42,6 +42,10 @@ def test_document_describes_every_route(client):
         ("get", "/api/v1/open-offers"),
         ("get", "/api/v1/openapi.json"),
         ("get", "/api/v1/docs"),
+        ("post", "/api/v1/sites"),
+        ("patch", "/api/v1/sites/{site_id}"),
+        ("post", "/api/v1/rooms"),
+        ("patch", "/api/v1/rooms/{room_id}"),
     }
     assert {(m, p) for p, ops in paths.items() for m in ops} == expected
     booking_in = document["components"]["schemas"]["BookingIn"]

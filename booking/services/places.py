@@ -1,0 +1,503 @@
+"""Administration of sites and rooms: create, edit, deactivate.
+
+Administrators create sites and (de)activate them; a site's managers edit it and create, edit
+and deactivate its rooms. Every change writes an audit row (``site_created``, ``site_updated``,
+``room_created``, ``room_updated``) whose details name the site, the room and each changed field
+as ``[old, new]``. The catalogue cache notices the change through its database triggers.
+
+Approved dates are never re-checked here: when a room's buffers or its parts change, the
+caller is told how many upcoming approved dates would now collide, so a manager can sort them
+out by hand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from booking import domain
+from booking.database import begin_write
+from booking.extensions import db
+from booking.models import (
+    ApprovalPolicy,
+    AuditEvent,
+    Feature,
+    Occurrence,
+    OccurrenceStatus,
+    Room,
+    Site,
+    SiteKind,
+    User,
+)
+from booking.models.places import MAX_BUFFER_MINUTES
+from booking.services import catalogue, permissions
+from booking.services.accounts import normalise_email
+from booking.services.errors import N_, InvalidRequest, NotFound, NotPermitted
+from booking.services.occupancy import LONGEST_DATE
+from booking.services.requests import now_or
+from booking.services.room_context import load_contexts
+
+NAME_MAX = 200
+DISTRICT_MAX = 100
+STREET_MAX = 200
+POSTCODE_MAX = 10
+CITY_MAX = 100
+CONTACT_NAME_MAX = 200
+EMAIL_MAX = 254
+PHONE_MAX = 50
+TEXT_MAX = 5000
+CAPACITY_MAX = 100_000
+AREA_MAX = 100_000
+LEAD_MAX_MINUTES = 365 * 24 * 60
+ADVANCE_MAX_DAYS = 5 * 365
+DURATION_MAX_MINUTES = int(LONGEST_DATE.total_seconds() // 60)
+
+
+@dataclass(frozen=True)
+class SiteCommand:
+    name: str
+    kind: str
+    district: str
+    street: str = ""
+    postcode: str = ""
+    city: str = "Iserlohn"
+    timezone: str = "Europe/Berlin"
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    description: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class RoomCommand:
+    name: str
+    capacity: int
+    parent_id: int | None = None
+    area_m2: int | None = None
+    description: str = ""
+    house_rules: str = ""
+    step_free: bool = False
+    accessible_toilet: bool = False
+    hearing_loop: bool = False
+    approval_policy: str = ApprovalPolicy.MANUAL.value
+    min_lead_minutes: int = 0
+    max_advance_days: int | None = 400
+    min_duration_minutes: int | None = 30
+    max_duration_minutes: int | None = 12 * 60
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    features: tuple[str, ...] = field(default_factory=tuple)
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class RoomSaved:
+    """A saved room and how many upcoming approved dates now collide (buffers or parts
+    changed); nothing approved was changed."""
+
+    room: Room
+    collisions: int = 0
+
+
+# --- who may ----------------------------------------------------------------------------------
+
+
+def can_create_site(user) -> bool:
+    u = permissions.authenticated(user)
+    return u is not None and u.active and u.is_admin
+
+
+def administrable_sites(user) -> list[Site]:
+    """The sites a user may administer (administrators: every site, inactive ones too);
+    NotPermitted for someone who administers none."""
+    user = permissions.require_user(user)
+    site_ids = permissions.managed_site_ids(user)
+    stmt = select(Site).options(selectinload(Site.rooms)).order_by(Site.name)
+    if site_ids is not None:
+        if not site_ids:
+            raise NotPermitted(N_("You do not manage any site."), code="not_a_manager")
+        stmt = stmt.where(Site.id.in_(sorted(site_ids)))
+    return list(db.session.scalars(stmt))
+
+
+def site_for_editing(user, site_id: int) -> Site:
+    user = permissions.require_user(user)
+    site = db.session.get(Site, site_id)
+    if site is None:
+        raise NotFound(N_("There is no such site."))
+    if not permissions.can_manage_site(user, site.id):
+        raise NotPermitted(N_("Only this site's managers and administrators may change it."))
+    return site
+
+
+def room_for_editing(user, room_id: int) -> Room:
+    user = permissions.require_user(user)
+    room = db.session.get(Room, room_id)
+    if room is None:
+        raise NotFound(N_("There is no such room."))
+    if not permissions.can_manage_site(user, room.site_id):
+        raise NotPermitted(N_("Only this site's managers and administrators may change it."))
+    return room
+
+
+def site_command(site: Site) -> SiteCommand:
+    """The command that leaves a site as it is (a form's first values, a PATCH's base)."""
+    return SiteCommand(**{f.name: getattr(site, f.name) for f in fields(SiteCommand)})
+
+
+def room_command(room: Room) -> RoomCommand:
+    values = {f.name: getattr(room, f.name) for f in fields(RoomCommand) if f.name != "features"}
+    return RoomCommand(**values, features=tuple(f.value for f in room.features))
+
+
+def rooms_of_site(site_id: int) -> list[Room]:
+    return list(db.session.scalars(select(Room).where(Room.site_id == site_id).order_by(Room.name)))
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _text(value: Any, field_name: str, limit: int, *, required: str | None = None) -> str:
+    text = (value or "").strip() if isinstance(value, str | None) else None
+    if text is None or "\x00" in text:
+        raise InvalidRequest(N_("Please check this entry."), field_name, code="invalid_text")
+    if required is not None and not text:
+        raise InvalidRequest(required, field_name, code=f"{field_name}_missing")
+    if len(text) > limit:
+        raise InvalidRequest(
+            N_("At most %(max)d characters, please."),
+            field_name,
+            code=f"{field_name}_too_long",
+            max=limit,
+        )
+    return text
+
+
+def _number(value: Any, field_name: str, low: int, high: int, *, optional: bool = False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidRequest(
+            N_("Please enter a whole number from %(low)d to %(high)d."),
+            field_name,
+            code=f"{field_name}_out_of_range",
+            low=low,
+            high=high,
+        )
+    return value
+
+
+def _flag(value: Any, field_name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidRequest(N_("Please check this entry."), field_name, code="invalid_flag")
+    return value
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _validate_site(cmd: SiteCommand) -> SiteCommand:
+    try:
+        kind = SiteKind(cmd.kind)
+    except ValueError:
+        raise InvalidRequest(
+            N_("Please choose a kind from the list."), "kind", code="kind_unknown"
+        ) from None
+    timezone = _text(cmd.timezone, "timezone", 64, required=N_("Please give a time zone."))
+    if timezone not in _zones():
+        raise InvalidRequest(
+            N_("This is not a known time zone (for example Europe/Berlin)."),
+            "timezone",
+            code="timezone_unknown",
+        )
+    email = _text(cmd.contact_email, "contact_email", EMAIL_MAX)
+    if email:
+        try:
+            email = normalise_email(email)
+        except InvalidRequest:
+            raise InvalidRequest(
+                N_("This e-mail address is not valid."), "contact_email", code="email_invalid"
+            ) from None
+    return SiteCommand(
+        name=_text(cmd.name, "name", NAME_MAX, required=N_("Please enter a name.")),
+        kind=kind.value,
+        district=_text(
+            cmd.district, "district", DISTRICT_MAX, required=N_("Please name the district.")
+        ),
+        street=_text(cmd.street, "street", STREET_MAX),
+        postcode=_text(cmd.postcode, "postcode", POSTCODE_MAX),
+        city=_text(cmd.city, "city", CITY_MAX),
+        timezone=timezone,
+        contact_name=_text(cmd.contact_name, "contact_name", CONTACT_NAME_MAX),
+        contact_phone=_text(cmd.contact_phone, "contact_phone", PHONE_MAX),
+        contact_email=email,
+        description=_text(cmd.description, "description", TEXT_MAX),
+        active=_flag(cmd.active, "active"),
+    )
+
+
+def _validate_room(cmd: RoomCommand) -> RoomCommand:
+    try:
+        policy = ApprovalPolicy(cmd.approval_policy)
+    except ValueError:
+        raise InvalidRequest(
+            N_("Please choose from the list."), "approval_policy", code="approval_policy_unknown"
+        ) from None
+    try:
+        features = tuple(sorted({Feature(f).value for f in cmd.features}))
+    except (TypeError, ValueError):
+        raise InvalidRequest(
+            N_("Please choose equipment from the list."), "features", code="feature_unknown"
+        ) from None
+    minutes = DURATION_MAX_MINUTES
+    min_duration = _number(
+        cmd.min_duration_minutes, "min_duration_minutes", 1, minutes, optional=True
+    )
+    max_duration = _number(
+        cmd.max_duration_minutes, "max_duration_minutes", 1, minutes, optional=True
+    )
+    if min_duration is not None and max_duration is not None and min_duration > max_duration:
+        raise InvalidRequest(
+            N_("The longest booking must not be shorter than the shortest."),
+            "max_duration_minutes",
+            code="durations_reversed",
+        )
+    parent_id = cmd.parent_id
+    if parent_id is not None and (
+        not isinstance(parent_id, int) or isinstance(parent_id, bool) or parent_id < 1
+    ):
+        raise InvalidRequest(N_("There is no such room."), "parent_id", code="parent_unknown")
+    return RoomCommand(
+        name=_text(cmd.name, "name", NAME_MAX, required=N_("Please enter a name.")),
+        capacity=_number(cmd.capacity, "capacity", 0, CAPACITY_MAX),
+        parent_id=parent_id,
+        area_m2=_number(cmd.area_m2, "area_m2", 1, AREA_MAX, optional=True),
+        description=_text(cmd.description, "description", TEXT_MAX),
+        house_rules=_text(cmd.house_rules, "house_rules", TEXT_MAX),
+        step_free=_flag(cmd.step_free, "step_free"),
+        accessible_toilet=_flag(cmd.accessible_toilet, "accessible_toilet"),
+        hearing_loop=_flag(cmd.hearing_loop, "hearing_loop"),
+        approval_policy=policy.value,
+        min_lead_minutes=_number(cmd.min_lead_minutes, "min_lead_minutes", 0, LEAD_MAX_MINUTES),
+        max_advance_days=_number(
+            cmd.max_advance_days, "max_advance_days", 1, ADVANCE_MAX_DAYS, optional=True
+        ),
+        min_duration_minutes=min_duration,
+        max_duration_minutes=max_duration,
+        buffer_before_minutes=_number(
+            cmd.buffer_before_minutes, "buffer_before_minutes", 0, MAX_BUFFER_MINUTES
+        ),
+        buffer_after_minutes=_number(
+            cmd.buffer_after_minutes, "buffer_after_minutes", 0, MAX_BUFFER_MINUTES
+        ),
+        features=features,
+        active=_flag(cmd.active, "active"),
+    )
+
+
+def _site_name_free(name: str, site_id: int | None) -> None:
+    stmt = select(Site.id).where(func.lower(Site.name) == name.lower())
+    if site_id is not None:
+        stmt = stmt.where(Site.id != site_id)
+    if db.session.scalar(stmt) is not None:
+        raise InvalidRequest(N_("A site with this name exists already."), "name", code="name_taken")
+
+
+def _room_name_free(site_id: int, name: str, room_id: int | None) -> None:
+    stmt = select(Room.id).where(Room.site_id == site_id, func.lower(Room.name) == name.lower())
+    if room_id is not None:
+        stmt = stmt.where(Room.id != room_id)
+    if db.session.scalar(stmt) is not None:
+        raise InvalidRequest(
+            N_("This site has a room with this name already."), "name", code="name_taken"
+        )
+
+
+def _site_tree(site_id: int) -> domain.RoomTree:
+    return domain.RoomTree(
+        dict(
+            db.session.execute(select(Room.id, Room.parent_id).where(Room.site_id == site_id)).all()
+        )
+    )
+
+
+def _check_parent(site_id: int, parent_id: int | None, room_id: int | None) -> None:
+    """A part belongs to a room of the same site, and never to itself or one of its parts."""
+    if parent_id is None:
+        return
+    parent = db.session.get(Room, parent_id)
+    if parent is None:
+        raise InvalidRequest(N_("There is no such room."), "parent_id", code="parent_unknown")
+    if parent.site_id != site_id:
+        raise InvalidRequest(
+            N_("A room can only be a part of a room of the same site."),
+            "parent_id",
+            code="parent_other_site",
+        )
+    if room_id is not None and parent_id in (room_id, *_site_tree(site_id).descendants(room_id)):
+        raise InvalidRequest(
+            N_("A room cannot be a part of itself or of one of its own parts."),
+            "parent_id",
+            code="parent_cycle",
+        )
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value.value if hasattr(value, "value") else value
+
+
+def _changes(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, list[Any]]:
+    return {
+        name: [None if old is None else _plain(old[name]), _plain(value)]
+        for name, value in new.items()
+        if old is None or _plain(old[name]) != _plain(value)
+    }
+
+
+def _audit(actor: User, action: str, site_id: int, room_id: int | None, changes) -> None:
+    db.session.add(
+        AuditEvent(
+            booking_id=None,
+            actor_id=actor.id,
+            action=action,
+            details={"site_id": site_id, "room_id": room_id, "changes": changes},
+        )
+    )
+
+
+# --- sites ------------------------------------------------------------------------------------
+
+
+def create_site(user, cmd: SiteCommand) -> Site:
+    user = permissions.require_user(user)
+    if not user.is_admin:
+        raise NotPermitted(N_("Only administrators may create sites."), code="admins_only")
+    begin_write()  # SQLite: the write lock before the name check
+    cmd = _validate_site(cmd)
+    _site_name_free(cmd.name, None)
+    values = asdict(cmd)
+    site = Site(**(values | {"kind": SiteKind(cmd.kind)}))
+    db.session.add(site)
+    db.session.flush()
+    _audit(user, "site_created", site.id, None, _changes(None, values))
+    db.session.flush()
+    return site
+
+
+def update_site(user, site_id: int, cmd: SiteCommand) -> Site:
+    begin_write()  # SQLite: the write lock before anything is read
+    site = site_for_editing(user, site_id)
+    cmd = _validate_site(cmd)
+    if cmd.active != site.active and not user.is_admin:
+        raise NotPermitted(
+            N_("Only administrators may deactivate or reactivate a site."), code="admins_only"
+        )
+    _site_name_free(cmd.name, site.id)
+    old = asdict(site_command(site))
+    changes = _changes(old, asdict(cmd))
+    if not changes:
+        return site
+    for name in changes:
+        setattr(site, name, SiteKind(cmd.kind) if name == "kind" else getattr(cmd, name))
+    _audit(user, "site_updated", site.id, None, changes)
+    db.session.flush()
+    return site
+
+
+# --- rooms ------------------------------------------------------------------------------------
+
+
+def create_room(user, site_id: int, cmd: RoomCommand, *, now: datetime | None = None) -> RoomSaved:
+    begin_write()  # SQLite: the write lock before anything is read
+    site = site_for_editing(user, site_id)
+    cmd = _validate_room(cmd)
+    _room_name_free(site.id, cmd.name, None)
+    _check_parent(site.id, cmd.parent_id, None)
+    values = asdict(cmd)
+    room = Room(site=site, **(values | {"approval_policy": ApprovalPolicy(cmd.approval_policy)}))
+    db.session.add(room)
+    db.session.flush()
+    _audit(user, "room_created", site.id, room.id, _changes(None, values))
+    db.session.flush()
+    collisions = 0
+    if cmd.parent_id is not None:  # the whole is divided anew
+        collisions = upcoming_collisions(_site_tree(site.id).related(room.id), now=now_or(now))
+    return RoomSaved(room, collisions)
+
+
+def update_room(user, room_id: int, cmd: RoomCommand, *, now: datetime | None = None) -> RoomSaved:
+    begin_write()  # SQLite: the write lock before anything is read
+    room = room_for_editing(user, room_id)
+    cmd = _validate_room(cmd)
+    _room_name_free(room.site_id, cmd.name, room.id)
+    _check_parent(room.site_id, cmd.parent_id, room.id)
+    changes = _changes(asdict(room_command(room)), asdict(cmd))
+    if not changes:
+        return RoomSaved(room)
+    reshaped = "parent_id" in changes
+    affected = set(_site_tree(room.site_id).related(room.id)) if reshaped else {room.id}
+    for name in changes:
+        if name == "approval_policy":
+            room.approval_policy = ApprovalPolicy(cmd.approval_policy)
+        else:
+            setattr(room, name, getattr(cmd, name))
+    _audit(user, "room_updated", room.site_id, room.id, changes)
+    db.session.flush()
+    collisions = 0
+    if reshaped or {"buffer_before_minutes", "buffer_after_minutes"} & changes.keys():
+        if reshaped:
+            affected |= set(_site_tree(room.site_id).related(room.id))
+        collisions = upcoming_collisions(affected, now=now_or(now))
+    return RoomSaved(room, collisions)
+
+
+def upcoming_collisions(room_ids: Iterable[int], *, now: datetime) -> int:
+    """How many upcoming approved dates of these rooms collide with another approved date,
+    as the room context sees it now (buffers and parts as they are in this transaction)."""
+    rows = db.session.execute(
+        select(
+            Occurrence.id,
+            Occurrence.booking_id,
+            Occurrence.room_id,
+            Occurrence.starts_at,
+            Occurrence.ends_at,
+        ).where(
+            Occurrence.room_id.in_(sorted(set(room_ids))),
+            Occurrence.status == OccurrenceStatus.APPROVED,
+            Occurrence.ends_at > now,
+        )
+    ).all()
+    by_booking: dict[tuple[int, int], list] = defaultdict(list)
+    for row in rows:
+        by_booking[(row.booking_id, row.room_id)].append(row)
+    found = catalogue.current()
+    count = 0
+    for (_booking_id, room_id), dates in by_booking.items():
+        slots = [domain.Slot(d.starts_at, d.ends_at) for d in dates]
+        # A booking's own dates are left out: they never block each other.
+        contexts = load_contexts(
+            [room_id], slots, exclude_occurrences=[d.id for d in dates], found=found
+        )
+        if room_id not in contexts:
+            continue
+        plans = contexts[room_id].check(slots, now=now, check_time_rules=False)
+        count += sum(
+            1 for plan in plans if any(p.reason is domain.Reason.TAKEN for p in plan.problems)
+        )
+    return count

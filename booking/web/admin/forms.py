@@ -1,0 +1,165 @@
+"""Forms of the administration pages: they check shape and build the service's command; the
+service checks meaning (a known time zone, a free name, a part without cycles)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Optional
+
+from booking.models import ApprovalPolicy, SiteKind
+from booking.services import places
+from booking.web.forms import FEATURE_LABELS, MultiCheckboxField, choices
+
+SITE_KIND_LABELS = {
+    SiteKind.SCHOOL: _l("School"),
+    SiteKind.LIBRARY: _l("Library"),
+    SiteKind.DISTRICT_HOUSE: _l("District house"),
+    SiteKind.YOUTH_CENTRE: _l("Youth centre"),
+    SiteKind.CHURCH_HALL: _l("Church hall"),
+    SiteKind.SENIOR_CENTRE: _l("Senior centre"),
+    SiteKind.ADULT_EDUCATION: _l("Adult education centre"),
+    SiteKind.SQUARE: _l("Square"),
+    SiteKind.OPEN_AIR_STAGE: _l("Open-air stage"),
+    SiteKind.SCHOOLYARD: _l("Schoolyard"),
+    SiteKind.PARK: _l("Park"),
+    SiteKind.OTHER: _l("Other"),
+}
+
+APPROVAL_LABELS = {
+    ApprovalPolicy.MANUAL: _l("A manager approves each request"),
+    ApprovalPolicy.AUTOMATIC: _l("Approved automatically when free"),
+    ApprovalPolicy.TRUSTED: _l("Automatic for trusted organisations, else by a manager"),
+}
+
+NO_PARENT = ""
+
+
+class SiteForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(_l("Please enter a name."))])
+    kind = SelectField(_l("Kind"), choices=choices(SITE_KIND_LABELS.items()))
+    district = StringField(
+        _l("District"), validators=[InputRequired(_l("Please name the district."))]
+    )
+    street = StringField(_l("Street and number"))
+    postcode = StringField(_l("Postcode"))
+    city = StringField(_l("City"), default="Iserlohn")
+    timezone = StringField(
+        _l("Time zone"),
+        default="Europe/Berlin",
+        description=_l("An IANA time zone, for example Europe/Berlin."),
+    )
+    contact_name = StringField(_l("Contact person"))
+    contact_phone = StringField(_l("Contact phone"))
+    contact_email = EmailField(_l("Contact e-mail"))
+    description = TextAreaField(_l("Public description"))
+    active = BooleanField(
+        _l("Active (rooms can be found and booked)"),
+        default=True,
+        description=_l("Only administrators may change this."),
+    )
+
+    def fill(self, cmd: places.SiteCommand) -> None:
+        for name, value in vars(cmd).items():
+            getattr(self, name).data = value
+
+    def command(self, *, keep_active: bool | None = None) -> places.SiteCommand:
+        """``keep_active``: the site's current state, for editors who may not change it."""
+        return places.SiteCommand(
+            name=self.name.data or "",
+            kind=self.kind.data or "",
+            district=self.district.data or "",
+            street=self.street.data or "",
+            postcode=self.postcode.data or "",
+            city=self.city.data or "",
+            timezone=self.timezone.data or "",
+            contact_name=self.contact_name.data or "",
+            contact_phone=self.contact_phone.data or "",
+            contact_email=self.contact_email.data or "",
+            description=self.description.data or "",
+            active=bool(self.active.data) if keep_active is None else keep_active,
+        )
+
+
+def _minutes(label, hint=None, *, required: bool = True):
+    validators = [InputRequired(_l("Please enter a number."))] if required else [Optional()]
+    return IntegerField(label, validators=validators, description=hint)
+
+
+class RoomForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(_l("Please enter a name."))])
+    parent_id = SelectField(
+        _l("Part of"),
+        description=_l("Make this room a part of a divisible room: booking the whole blocks it."),
+    )
+    capacity = IntegerField(
+        _l("Capacity (people)"), validators=[InputRequired(_l("Please enter a number."))]
+    )
+    area_m2 = IntegerField(_l("Area (m²)"), validators=[Optional()])
+    description = TextAreaField(_l("Description"))
+    house_rules = TextAreaField(
+        _l("House rules"), description=_l("Requesters must accept them when they book.")
+    )
+    features = MultiCheckboxField(_l("Equipment"), choices=choices(FEATURE_LABELS.items()))
+    step_free = BooleanField(_l("Step-free access"))
+    accessible_toilet = BooleanField(_l("Accessible toilet"))
+    hearing_loop = BooleanField(_l("Hearing loop"))
+    approval_policy = SelectField(_l("Approval"), choices=choices(APPROVAL_LABELS.items()))
+    min_lead_minutes = _minutes(
+        _l("Notice needed (minutes)"), _l("How long before the start a request must come.")
+    )
+    max_advance_days = _minutes(_l("Bookable ahead (days)"), _l("Empty: no limit."), required=False)
+    min_duration_minutes = _minutes(
+        _l("Shortest booking (minutes)"), _l("Empty: no limit."), required=False
+    )
+    max_duration_minutes = _minutes(
+        _l("Longest booking (minutes)"), _l("Empty: no limit."), required=False
+    )
+    buffer_before_minutes = _minutes(
+        _l("Set-up time before (minutes)"), _l("Kept free before each booking.")
+    )
+    buffer_after_minutes = _minutes(
+        _l("Cleaning time after (minutes)"), _l("Kept free after each booking.")
+    )
+    active = BooleanField(_l("Active (can be found and booked)"), default=True)
+
+    def set_parents(self, rooms, room_id: int | None = None) -> None:
+        """The rooms of the site this one may become a part of (the service refuses cycles)."""
+        self.parent_id.choices = [SelectChoice(NO_PARENT, _l("— not a part —"))] + [
+            SelectChoice(str(r.id), r.name) for r in rooms if r.id != room_id
+        ]
+
+    def fill(self, cmd: places.RoomCommand) -> None:
+        for name, value in vars(cmd).items():
+            if name == "parent_id":
+                value = NO_PARENT if value is None else str(value)
+            elif name == "features":
+                value = list(value)
+            elif name == "approval_policy":
+                value = str(value)
+            getattr(self, name).data = value
+
+    def command(self) -> places.RoomCommand:
+        parent = self.parent_id.data
+        return places.RoomCommand(
+            name=self.name.data or "",
+            capacity=self.capacity.data,
+            parent_id=int(parent) if parent and parent.isdigit() else None,
+            area_m2=self.area_m2.data,
+            description=self.description.data or "",
+            house_rules=self.house_rules.data or "",
+            step_free=bool(self.step_free.data),
+            accessible_toilet=bool(self.accessible_toilet.data),
+            hearing_loop=bool(self.hearing_loop.data),
+            approval_policy=self.approval_policy.data or "",
+            min_lead_minutes=self.min_lead_minutes.data,
+            max_advance_days=self.max_advance_days.data,
+            min_duration_minutes=self.min_duration_minutes.data,
+            max_duration_minutes=self.max_duration_minutes.data,
+            buffer_before_minutes=self.buffer_before_minutes.data,
+            buffer_after_minutes=self.buffer_after_minutes.data,
+            features=tuple(self.features.data or ()),
+            active=bool(self.active.data),
+        )
