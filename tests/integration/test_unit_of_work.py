@@ -81,7 +81,9 @@ def probe_app(database_url):
 
     app.register_blueprint(probes)
     app.extensions["probe_state"] = state
-    return app
+    yield app
+    with app.app_context():  # its own engine: close its connections, not leave them to GC
+        _db.engine.dispose()
 
 
 @pytest.fixture
