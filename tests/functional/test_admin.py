@@ -186,7 +186,8 @@ def test_room_edit_tells_how_many_approved_dates_now_collide(
     form = room_form(name="Saal", capacity="30", buffer_after_minutes="45", features=[])
     response = client.post(f"/admin/rooms/{room.id}/edit", data=form, follow_redirects=True)
     assert response.status_code == 200
-    assert "1 upcoming approved date now collides" in response.get_data(as_text=True)
+    # German first: the message in the reader's language.
+    assert "1 kommender bestätigter Termin überschneidet sich" in response.get_data(as_text=True)
     (row,) = audit_rows(db, "room_updated")
     assert row.details["changes"]["buffer_after_minutes"] == [0, 45]
     assert row.details == row.details | {"site_id": site.id, "room_id": room.id}
