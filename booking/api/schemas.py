@@ -567,3 +567,72 @@ class RoomPatch(RequestModel):
         if "features" in values:
             values["features"] = tuple(values["features"])
         return dataclasses.replace(current, **values)
+
+
+# --- opening hours ----------------------------------------------------------------------------
+
+Clock = Annotated[
+    str,
+    Field(
+        pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        description="Local time HH:MM; `24:00` is midnight at the end of the day.",
+    ),
+]
+
+
+def _clock_minutes(value: str) -> int:
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+class OpeningWindowModel(RequestModel):
+    """One weekly window: `weekday` 0 (Monday) to 6 (Sunday), `opens` before `closes`."""
+
+    weekday: Annotated[int, Field(ge=0, le=6)]
+    opens: Clock
+    closes: Clock
+
+
+class OpeningHoursIn(RequestModel):
+    """The whole week of a site (`room_id` null) or of one of its rooms (an override)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "room_id": None,
+                    "windows": [
+                        *({"weekday": d, "opens": "16:00", "closes": "22:00"} for d in range(5)),
+                        {"weekday": 5, "opens": "09:00", "closes": "18:00"},
+                    ],
+                }
+            ]
+        },
+    )
+
+    room_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
+        None, description="A room of this site whose own hours replace the site's; null: the site."
+    )
+    windows: list[OpeningWindowModel] = Field(
+        max_length=places.MAX_WINDOWS,
+        description="An empty list removes a room's override; for the site it means always open.",
+    )
+
+    def to_windows(self) -> list[places.Window]:
+        return [
+            (w.weekday, _clock_minutes(w.opens), _clock_minutes(w.closes)) for w in self.windows
+        ]
+
+
+class OpeningHoursOut(BaseModel):
+    site_id: int
+    room_id: int | None
+    windows: list[OpeningWindowModel]
+    outside_opening_hours: int = Field(
+        description="Upcoming approved dates that now lie outside the hours (not changed)."
+    )

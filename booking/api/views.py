@@ -32,6 +32,9 @@ from booking.api.schemas import (
     OccurrenceOut,
     OfferOut,
     OffersQuery,
+    OpeningHoursIn,
+    OpeningHoursOut,
+    OpeningWindowModel,
     OrganisationOut,
     Page,
     PageQuery,
@@ -45,6 +48,7 @@ from booking.api.schemas import (
     SiteLinks,
     SiteOut,
     SitePatch,
+    clock,
 )
 from booking.api.spec import ApiValidationError, operation
 from booking.extensions import db
@@ -642,6 +646,35 @@ def update_room(user: User, room_id: int, body: RoomPatch):
     when buffers or parts change."""
     current = places.room_command(places.room_for_editing(user, room_id))
     return room_out(places.update_room(user, room_id, body.apply(current)).room)
+
+
+@operation(
+    bp,
+    "PUT",
+    "/sites/<int:site_id>/opening-hours",
+    summary="Set the opening hours of a site or a room (the site's managers, administrators)",
+    tag="Administration",
+    response=OpeningHoursOut,
+    body=OpeningHoursIn,
+    auth="required",
+    errors=(403, 404),
+)
+def set_opening_hours(user: User, site_id: int, body: OpeningHoursIn):
+    """Replaces the weekly windows of the site (`room_id` null) or of one of its rooms, whose
+    own hours then replace the site's. An empty list removes a room's override; for the site it
+    means always open. Overlapping windows on a day are a 422 on `day<weekday>`. Approved dates
+    are not re-checked: `outside_opening_hours` counts the upcoming ones now outside the hours.
+    Dated exceptions are not part of this operation (closures are)."""
+    saved = places.set_opening_hours(user, site_id, body.room_id, body.to_windows())
+    return OpeningHoursOut(
+        site_id=site_id,
+        room_id=body.room_id,
+        windows=[
+            OpeningWindowModel(weekday=d, opens=clock(o), closes=clock(c))
+            for d, o, c in saved.windows
+        ],
+        outside_opening_hours=saved.outside,
+    )
 
 
 # --- description ------------------------------------------------------------------------------

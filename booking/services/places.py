@@ -5,6 +5,10 @@ and deactivate its rooms. Every change writes an audit row (``site_created``, ``
 ``room_created``, ``room_updated``) whose details name the site, the room and each changed field
 as ``[old, new]``. The catalogue cache notices the change through its database triggers.
 
+Opening hours (``set_opening_hours``) are weekly windows of a site, or of one room overriding
+the site's; the audit row ``opening_hours_set`` names the windows. Dated exceptions (a holiday's
+hours) are not handled here: closures cover whole days off.
+
 Approved dates are never re-checked here: when a room's buffers or its parts change, the
 caller is told how many upcoming approved dates would now collide, so a manager can sort them
 out by hand.
@@ -17,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from functools import cache
+from itertools import pairwise
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -32,6 +37,7 @@ from booking.models import (
     Feature,
     Occurrence,
     OccurrenceStatus,
+    OpeningWindow,
     Room,
     Site,
     SiteKind,
@@ -97,6 +103,24 @@ class RoomCommand:
     buffer_after_minutes: int = 0
     features: tuple[str, ...] = field(default_factory=tuple)
     active: bool = True
+
+
+Window = tuple[int, int, int]  # weekday (0 = Monday), opens, closes (minutes after midnight)
+
+SCHOOL_HOURS: tuple[Window, ...] = (
+    *((day, 16 * 60, 22 * 60) for day in range(5)),
+    (5, 9 * 60, 18 * 60),
+)
+MAX_WINDOWS = 7 * 48
+
+
+@dataclass(frozen=True)
+class HoursSaved:
+    """The windows now set and how many upcoming approved dates fall outside the hours that
+    now apply; nothing approved was changed."""
+
+    windows: list[Window]
+    outside: int = 0
 
 
 @dataclass(frozen=True)
@@ -500,4 +524,136 @@ def upcoming_collisions(room_ids: Iterable[int], *, now: datetime) -> int:
         count += sum(
             1 for plan in plans if any(p.reason is domain.Reason.TAKEN for p in plan.problems)
         )
+    return count
+
+
+# --- opening hours ----------------------------------------------------------------------------
+
+
+def opening_windows(site_id: int, room_id: int | None) -> list[Window]:
+    """The windows of one owner: the site's (``room_id`` None) or a room's own override."""
+    stmt = select(OpeningWindow.weekday, OpeningWindow.opens, OpeningWindow.closes).where(
+        OpeningWindow.site_id == site_id
+    )
+    stmt = stmt.where(
+        OpeningWindow.room_id.is_(None) if room_id is None else OpeningWindow.room_id == room_id
+    )
+    rows = db.session.execute(stmt.order_by(OpeningWindow.weekday, OpeningWindow.opens)).all()
+    return [(r.weekday, r.opens, r.closes) for r in rows]
+
+
+def _validate_windows(windows: Any) -> list[Window]:
+    if not isinstance(windows, list | tuple) or len(windows) > MAX_WINDOWS:
+        raise InvalidRequest(
+            N_("Please check the opening hours."), "windows", code="invalid_windows"
+        )
+    checked: list[Window] = []
+    for window in windows:
+        if not isinstance(window, list | tuple) or len(window) != 3:
+            raise InvalidRequest(
+                N_("Please check the opening hours."), "windows", code="invalid_windows"
+            )
+        weekday, opens, closes = window
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in window):
+            raise InvalidRequest(
+                N_("Please check the opening hours."), "windows", code="invalid_windows"
+            )
+        if not 0 <= weekday <= 6:
+            raise InvalidRequest(
+                N_("A weekday is a number from 0 (Monday) to 6 (Sunday)."),
+                "windows",
+                code="weekday_out_of_range",
+            )
+        if not 0 <= opens < closes <= 1440:
+            raise InvalidRequest(
+                N_("A window must open before it closes, between 00:00 and 24:00."),
+                f"day{weekday}",
+                code="window_reversed",
+            )
+        checked.append((weekday, opens, closes))
+    checked.sort()
+    for before, after in pairwise(checked):
+        if before[0] == after[0] and after[1] < before[2]:
+            raise InvalidRequest(
+                N_("The opening windows of a day must not overlap."),
+                f"day{after[0]}",
+                code="windows_overlap",
+            )
+    return checked
+
+
+def set_opening_hours(
+    user,
+    site_id: int,
+    room_id: int | None,
+    windows: list[Window],
+    *,
+    now: datetime | None = None,
+) -> HoursSaved:
+    """Replace the weekly windows of a site, or of one of its rooms (an override).
+
+    An empty list for a room removes its override (the site's hours apply again); for a site
+    it means always open. Errors name the field ``day<weekday>`` (0 = Monday) or ``windows``.
+    """
+    begin_write()  # SQLite: the write lock before anything is read
+    user = permissions.require_user(user)
+    site = site_for_editing(user, site_id)
+    if room_id is not None:
+        room = db.session.get(Room, room_id) if isinstance(room_id, int) else None
+        if room is None or room.site_id != site.id:
+            raise InvalidRequest(
+                N_("This site has no such room."), "room_id", code="room_not_at_site"
+            )
+    checked = _validate_windows(windows)
+    owner = OpeningWindow.room_id.is_(None) if room_id is None else OpeningWindow.room_id == room_id
+    for old in db.session.scalars(
+        select(OpeningWindow).where(OpeningWindow.site_id == site.id, owner)
+    ):
+        db.session.delete(old)
+    db.session.flush()
+    for weekday, opens, closes in checked:
+        db.session.add(
+            OpeningWindow(
+                site_id=site.id, room_id=room_id, weekday=weekday, opens=opens, closes=closes
+            )
+        )
+    db.session.add(
+        AuditEvent(
+            booking_id=None,
+            actor_id=user.id,
+            action="opening_hours_set",
+            details={
+                "site_id": site.id,
+                "room_id": room_id,
+                "windows": [list(w) for w in checked],
+            },
+        )
+    )
+    db.session.flush()
+    tree = _site_tree(site.id)
+    if room_id is None:
+        affected = list(db.session.scalars(select(Room.id).where(Room.site_id == site.id)))
+    else:
+        affected = [room_id, *tree.descendants(room_id)]
+    return HoursSaved(checked, upcoming_outside_hours(affected, now=now_or(now)))
+
+
+def upcoming_outside_hours(room_ids: Iterable[int], *, now: datetime) -> int:
+    """How many upcoming approved dates of these rooms lie outside the opening hours that
+    apply to them now (as the catalogue sees this transaction)."""
+    rows = db.session.execute(
+        select(Occurrence.room_id, Occurrence.starts_at, Occurrence.ends_at).where(
+            Occurrence.room_id.in_(sorted(set(room_ids))),
+            Occurrence.status == OccurrenceStatus.APPROVED,
+            Occurrence.ends_at > now,
+        )
+    ).all()
+    found = catalogue.current()
+    count = 0
+    for row in rows:
+        facts = found.rooms.get(row.room_id)
+        if facts is None or facts.rules.opening is None:
+            continue
+        if not facts.rules.opening.covers(domain.Slot(row.starts_at, row.ends_at), facts.zone):
+            count += 1
     return count

@@ -44,6 +44,7 @@ def test_document_describes_every_route(client):
         ("get", "/api/v1/docs"),
         ("post", "/api/v1/sites"),
         ("patch", "/api/v1/sites/{site_id}"),
+        ("put", "/api/v1/sites/{site_id}/opening-hours"),
         ("post", "/api/v1/rooms"),
         ("patch", "/api/v1/rooms/{room_id}"),
     }

@@ -250,6 +250,35 @@ CASES = [
         data=lambda w, r: {},
     ),
     # Administration of sites and rooms (#11).
+    Case(
+        "GET",
+        path("/admin/sites/{site}/opening-hours"),
+        member_of_site_x(302, 403, 200, 403, 200),
+    ),
+    Case(
+        "POST",
+        path("/admin/sites/{site}/opening-hours"),
+        member_of_site_x(302, 403, 302, 403, 302),
+        data=lambda w, r: {"day0": "16:00", "day0_until": "22:00", "save": "1"},
+    ),
+    Case(
+        "GET",
+        path("/admin/rooms/{room}/opening-hours"),
+        member_of_site_x(302, 403, 200, 403, 200),
+    ),
+    Case(
+        "POST",
+        path("/admin/rooms/{room}/opening-hours"),
+        member_of_site_x(302, 403, 422, 403, 422),
+        data=lambda w, r: {"day1": "14:00", "day1_until": "10:00", "save": "1"},
+    ),
+    Case(
+        "PUT",
+        path("/api/v1/sites/{site}/opening-hours"),
+        member_of_site_x(401, 403, 200, 403, 200),
+        json=lambda w, r: {"windows": [{"weekday": 0, "opens": "16:00", "closes": "22:00"}]},
+        api=True,
+    ),
     Case("GET", path("/admin"), member_of_site_x(302, 403, 200, 200, 200)),
     Case("GET", path("/admin/sites/new"), member_of_site_x(302, 403, 403, 403, 200)),
     Case(

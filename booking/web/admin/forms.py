@@ -3,9 +3,20 @@ service checks meaning (a known time zone, a free name, a part without cycles)."
 
 from __future__ import annotations
 
+from datetime import time as dt_time
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
@@ -162,4 +173,86 @@ class RoomForm(FlaskForm):
             buffer_after_minutes=self.buffer_after_minutes.data,
             features=tuple(self.features.data or ()),
             active=bool(self.active.data),
+        )
+
+
+WEEKDAY_LABELS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
+WINDOWS_PER_DAY = 2
+# Each day's fields: (from, until) per window; the first "from" is named ``day<n>`` so that the
+# service's errors on ``day<n>`` land next to that day.
+_NAMES = ("day{d}", "day{d}_until", "day{d}_from2", "day{d}_until2")
+
+
+def _time(label):
+    return TimeField(label, validators=[Optional()])
+
+
+class OpeningHoursForm(FlaskForm):
+    """One row per weekday with up to two windows; an empty row is closed all day.
+
+    "until 00:00" means midnight at the end of the day."""
+
+    school = SubmitField(_l("Fill in school hours (Mon–Fri 16:00–22:00, Sat 09:00–18:00)"))
+    save = SubmitField(_l("Save"))
+
+    def day_fields(self, day: int):
+        """The (from, until) pairs of one weekday."""
+        names = [n.format(d=day) for n in _NAMES]
+        return [
+            (getattr(self, names[i]), getattr(self, names[i + 1])) for i in range(0, len(names), 2)
+        ]
+
+    def fill(self, windows) -> None:
+        by_day: dict[int, list] = {d: [] for d in range(7)}
+        for weekday, opens, closes in windows:
+            by_day[weekday].append((opens, closes))
+        for day in range(7):
+            for i, (opening, closing) in enumerate(self.day_fields(day)):
+                found = by_day[day][i] if i < len(by_day[day]) else None
+                for f, minutes in (
+                    (opening, found and found[0]),
+                    (closing, found and found[1]),
+                ):
+                    f.raw_data = []
+                    f.data = None if found is None else _clock(minutes)
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for day in range(7):
+            for opening, closing in self.day_fields(day):
+                if (opening.data is None) != (closing.data is None):
+                    empty = opening if opening.data is None else closing
+                    empty.errors = [*empty.errors, _l("Please give both times, or neither.")]
+                    ok = False
+        return ok
+
+    def windows(self) -> list[places.Window]:
+        found = []
+        for day in range(7):
+            for opening, closing in self.day_fields(day):
+                if opening.data is None or closing.data is None:
+                    continue
+                closes = closing.data.hour * 60 + closing.data.minute or 24 * 60
+                found.append((day, opening.data.hour * 60 + opening.data.minute, closes))
+        return found
+
+
+def _clock(minutes: int) -> dt_time:
+    return dt_time(0, 0) if minutes >= 24 * 60 else dt_time(minutes // 60, minutes % 60)
+
+
+for _day in range(7):
+    for _i, _name in enumerate(_NAMES):
+        setattr(
+            OpeningHoursForm,
+            _name.format(d=_day),
+            _time(_l("From") if _i % 2 == 0 else _l("Until")),
         )

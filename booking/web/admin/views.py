@@ -14,7 +14,13 @@ from flask_login import current_user, login_required
 from booking.services import places
 from booking.services.errors import InvalidRequest
 from booking.web.admin import bp
-from booking.web.admin.forms import SITE_KIND_LABELS, RoomForm, SiteForm
+from booking.web.admin.forms import (
+    SITE_KIND_LABELS,
+    WEEKDAY_LABELS,
+    OpeningHoursForm,
+    RoomForm,
+    SiteForm,
+)
 from booking.web.forms import field_error
 
 
@@ -123,3 +129,49 @@ def edit_room(room_id: int):
     return render_template("admin/room_form.html", form=form, site=room.site, room=room), _status(
         form
     )
+
+
+def _opening_hours(site, room):
+    """The week's form for a site (``room`` None) or a room's override; "school hours" fills it
+    in for the user to check, "save" replaces the windows."""
+    room_id = None if room is None else room.id
+    form = OpeningHoursForm()
+    if not form.is_submitted():
+        form.fill(places.opening_windows(site.id, room_id))
+    elif form.school.data:
+        form.fill(places.SCHOOL_HOURS)
+    elif form.validate():
+        try:
+            saved = places.set_opening_hours(current_user, site.id, room_id, form.windows())
+        except InvalidRequest as exc:
+            field_error(form, exc)
+        else:
+            flash(_("The opening hours are saved."), "success")
+            if saved.outside:
+                flash(
+                    ngettext(
+                        "%(num)d upcoming approved date now lies outside the opening hours. "
+                        "Nothing was changed about it: please check the plan.",
+                        "%(num)d upcoming approved dates now lie outside the opening hours. "
+                        "Nothing was changed about them: please check the plan.",
+                        saved.outside,
+                    ),
+                    "warning",
+                )
+            return redirect(url_for("admin.index"))
+    return render_template(
+        "admin/opening_hours.html", form=form, site=site, room=room, weekdays=WEEKDAY_LABELS
+    ), _status(form)
+
+
+@bp.route("/sites/<int:site_id>/opening-hours", methods=["GET", "POST"])
+@login_required
+def site_opening_hours(site_id: int):
+    return _opening_hours(places.site_for_editing(current_user, site_id), None)
+
+
+@bp.route("/rooms/<int:room_id>/opening-hours", methods=["GET", "POST"])
+@login_required
+def room_opening_hours(room_id: int):
+    room = places.room_for_editing(current_user, room_id)
+    return _opening_hours(room.site, room)
