@@ -16,6 +16,7 @@ from booking.extensions import db
 from booking.models import Booking, Occurrence, OccurrenceStatus, Organisation, Room, Site
 from booking.services import catalogue, permissions
 from booking.services.errors import N_, InvalidTransition, NotFound, NotPermitted
+from booking.services.queries import Paged
 from booking.services.room_context import load_context
 from booking.services.visibility import get_booking
 
@@ -182,26 +183,6 @@ class RequestFilter:
     room_id: int | None = None
     organisation_id: int | None = None
     day: date | None = None
-
-
-class Paged:
-    """What the pager needs of a page with ``page``, ``per_page`` and ``total``."""
-
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,9 @@ def bookings_for_user(user) -> list[Booking]:
     return list(db.session.scalars(query))
 
 
-@dataclass(frozen=True)
-class OfferPage:
-    items: list[Occurrence]
+class Paged:
+    """What the pager needs of a page with ``page``, ``per_page`` and ``total``."""
+
     page: int
     per_page: int
     total: int
@@ -53,6 +53,14 @@ class OfferPage:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class OfferPage(Paged):
+    items: list[Occurrence]
+    page: int
+    per_page: int
+    total: int
 
 
 def open_offers(
