@@ -8,6 +8,7 @@ from booking.models.enums import (
     MemberRole,
     OccurrenceStatus,
     OrganisationKind,
+    RequestMails,
     SiteKind,
 )
 from booking.models.feeds import FeedChange, FeedToken
@@ -16,6 +17,7 @@ from booking.models.people import Membership, Organisation, User, site_manager
 from booking.models.places import (
     CatalogueVersion,
     Closure,
+    OpeningException,
     OpeningWindow,
     Room,
     RoomFeature,
@@ -42,11 +44,13 @@ __all__ = [
     "Occupancy",
     "Occurrence",
     "OccurrenceStatus",
+    "OpeningException",
     "OpeningWindow",
     "Organisation",
     "OrganisationKind",
     "OutboxMessage",
     "PasswordResetToken",
+    "RequestMails",
     "Room",
     "RoomFeature",
     "Site",

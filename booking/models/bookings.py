@@ -142,13 +142,33 @@ class Occupancy(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Who did what to which booking, when and why. Never updated, never deleted."""
+    """Who did what, when and why: to a booking, a site or room (its data, opening hours,
+    closures), a manager assignment, an organisation or a user. Never updated, never deleted.
+
+    The subject columns say what an event is about, so the history of a booking, a room, a site
+    or an organisation is one indexed query: a booking's events also name its room and site, a
+    room's events its site. ``details`` holds what changed (``{"changes": {field: [old, new]}}``
+    and the like).
+    """
 
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int | None] = mapped_column(
         ForeignKey("booking.id", ondelete="SET NULL"), index=True
+    )
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("site.id", ondelete="SET NULL"), index=True
+    )
+    room_id: Mapped[int | None] = mapped_column(
+        ForeignKey("room.id", ondelete="SET NULL"), index=True
+    )
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"), index=True
+    )
+    # The person an event is about (a manager assigned, a user deactivated), not the actor.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
     )
     occurrence_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -157,4 +177,4 @@ class AuditEvent(db.Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

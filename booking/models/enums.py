@@ -60,6 +60,14 @@ class MemberRole(StrEnum):
     ADMIN = "admin"  # may add and remove members
 
 
+class RequestMails(StrEnum):
+    """How a site manager is told of new requests."""
+
+    EACH = "each"
+    DIGEST = "digest"
+    NONE = "none"
+
+
 class OccurrenceStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

@@ -10,7 +10,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.extensions import db
-from booking.models.enums import MemberRole, OrganisationKind
+from booking.models.enums import MemberRole, OrganisationKind, RequestMails
 from booking.models.types import UTCDateTime, utcnow
 from booking.models.util import str_enum
 
@@ -37,6 +37,12 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How a site manager hears of new requests: a mail each ("each"), one daily digest
+    # ("digest", sent by ``flask send-digests``) or not at all ("none").
+    request_mails: Mapped[RequestMails] = mapped_column(
+        str_enum(RequestMails), default=RequestMails.EACH, server_default="each"
+    )
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

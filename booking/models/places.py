@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -33,6 +33,8 @@ class Site(db.Model):
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     contact_phone: Mapped[str] = mapped_column(String(50), default="")
+    # The file name of the site's photo in the instance's upload folder (None: no photo).
+    photo: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -163,6 +165,33 @@ class OpeningWindow(db.Model):
     )
 
 
+class OpeningException(db.Model):
+    """Different hours on one date for a site (or one room): a short day before a holiday, an
+    evening event. ``opens``/``closes`` are minutes after local midnight, like the weekly
+    windows; both None means closed that day. A room's exception overrides the site's."""
+
+    __tablename__ = "opening_exception"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    room_id: Mapped[int | None] = mapped_column(
+        ForeignKey("room.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[date]
+    opens: Mapped[int | None]
+    closes: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (
+        CheckConstraint(
+            "(opens IS NULL AND closes IS NULL)"
+            " OR (opens >= 0 AND closes <= 1440 AND opens < closes)",
+            name="hours",
+        ),
+        Index("ix_opening_exception_site_id_day", "site_id", "day"),
+    )
+
+
 class Closure(db.Model):
     """A period when a whole site or one room cannot be booked (holidays, renovation)."""
 
@@ -191,8 +220,8 @@ class Closure(db.Model):
 
 
 class CatalogueVersion(db.Model):
-    """One row whose ``version`` changes with every change to sites, rooms, room features and
-    opening windows, set by database triggers (migration 0006) whoever writes: the ORM, a bulk
+    """One row whose ``version`` changes with every change to sites, rooms, room features,
+    opening windows and opening exceptions, set by database triggers (migration 0006) whoever writes: the ORM, a bulk
     import or a console. Versions are random, so one never comes back after a rollback. The
     per-process catalogue cache (``booking.services.catalogue``) compares against it."""
 

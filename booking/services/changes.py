@@ -121,7 +121,7 @@ def _reschedule(
             booking,
             plan.occurrences,
             reason,
-            room_id=room.id,
+            to_room_id=room.id,
             dates=[p.local_start.isoformat() for p in plans],
         )
         db.session.flush()

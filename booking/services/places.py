@@ -33,7 +33,6 @@ from booking.database import begin_write
 from booking.extensions import db
 from booking.models import (
     ApprovalPolicy,
-    AuditEvent,
     Feature,
     Occurrence,
     OccurrenceStatus,
@@ -44,6 +43,7 @@ from booking.models import (
     User,
 )
 from booking.models.places import MAX_BUFFER_MINUTES
+from booking.services import audit as audit_trail
 from booking.services import catalogue, permissions
 from booking.services.accounts import normalise_email
 from booking.services.errors import N_, InvalidRequest, NotFound, NotPermitted
@@ -395,13 +395,12 @@ def _changes(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, list[
 
 
 def _audit(actor: User, action: str, site_id: int, room_id: int | None, changes) -> None:
-    db.session.add(
-        AuditEvent(
-            booking_id=None,
-            actor_id=actor.id,
-            action=action,
-            details={"site_id": site_id, "room_id": room_id, "changes": changes},
-        )
+    audit_trail.record(
+        action,
+        actor,
+        site_id=site_id,
+        room_id=room_id,
+        changes=changes,
     )
 
 
@@ -617,17 +616,12 @@ def set_opening_hours(
                 site_id=site.id, room_id=room_id, weekday=weekday, opens=opens, closes=closes
             )
         )
-    db.session.add(
-        AuditEvent(
-            booking_id=None,
-            actor_id=user.id,
-            action="opening_hours_set",
-            details={
-                "site_id": site.id,
-                "room_id": room_id,
-                "windows": [list(w) for w in checked],
-            },
-        )
+    audit_trail.record(
+        "opening_hours_set",
+        user,
+        site_id=site.id,
+        room_id=room_id,
+        windows=[list(w) for w in checked],
     )
     db.session.flush()
     tree = _site_tree(site.id)

@@ -20,7 +20,6 @@ from booking.database import begin_write
 from booking.extensions import db
 from booking.models import (
     ApprovalPolicy,
-    AuditEvent,
     Booking,
     Occurrence,
     OccurrenceStatus,
@@ -28,6 +27,7 @@ from booking.models import (
     Room,
     User,
 )
+from booking.services import audit as audit_trail
 from booking.services import occupancy, permissions
 from booking.services.errors import N_, Conflict, InvalidRequest, NotPermitted
 from booking.services.notifications import notify_booking_received
@@ -268,15 +268,17 @@ def audit(
     reason: str = "",
     **details,
 ) -> None:
-    db.session.add(
-        AuditEvent(
-            booking_id=booking.id,
-            occurrence_ids=[o.id for o in occurrences],
-            actor_id=actor.id if actor else None,
-            action=action,
-            reason=reason,
-            details=details,
-        )
+    room = booking.room
+    audit_trail.record(
+        action,
+        actor,
+        booking_id=booking.id,
+        room_id=room.id,
+        site_id=room.site_id,
+        organisation_id=booking.organisation_id,
+        occurrence_ids=[o.id for o in occurrences],
+        reason=reason,
+        **details,
     )
 
 

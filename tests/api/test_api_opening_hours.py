@@ -53,7 +53,7 @@ def test_a_manager_sets_school_hours_and_a_room_override(
     assert response.status_code == 200
     assert _stored(db, site.id, room.id) == []
     rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "opening_hours_set"))
-    assert [r.details["room_id"] for r in rows] == [None, room.id, room.id]
+    assert [r.room_id for r in rows] == [None, room.id, room.id]
 
 
 def test_refusals_are_problems(client, db, make_site, make_room, make_user, auth):

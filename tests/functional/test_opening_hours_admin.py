@@ -113,11 +113,8 @@ def test_audit_row_names_the_windows(client, db, make_site, make_user, login_as)
     assert _windows(db, site) == week  # "until 00:00" is midnight at the end of the day
     (row,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "opening_hours_set"))
     assert row.actor_id == manager.id and row.booking_id is None
-    assert row.details == {
-        "site_id": site.id,
-        "room_id": None,
-        "windows": [list(w) for w in week],
-    }
+    assert (row.site_id, row.room_id) == (site.id, None)
+    assert row.details == {"windows": [list(w) for w in week]}
 
 
 def test_room_override_applies_to_that_room_only_and_removing_it_restores_the_site(
