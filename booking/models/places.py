@@ -221,9 +221,10 @@ class Closure(db.Model):
 
 class CatalogueVersion(db.Model):
     """One row whose ``version`` changes with every change to sites, rooms, room features,
-    opening windows and opening exceptions, set by database triggers (migration 0006) whoever writes: the ORM, a bulk
-    import or a console. Versions are random, so one never comes back after a rollback. The
-    per-process catalogue cache (``booking.services.catalogue``) compares against it."""
+    opening windows and opening exceptions, set by database triggers (migrations 0006, 0007)
+    whoever writes: the ORM, a bulk import or a console. Versions are random, so one never
+    comes back after a rollback. The per-process catalogue cache
+    (``booking.services.catalogue``) compares against it."""
 
     __tablename__ = "catalogue_version"
 
