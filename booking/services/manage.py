@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from booking import domain
 from booking.extensions import db
 from booking.models import Booking, Occurrence, OccurrenceStatus, Organisation, Room, Site
-from booking.services import catalogue, permissions
+from booking.services import catalogue, permissions, places
 from booking.services.errors import N_, InvalidTransition, NotFound, NotPermitted
 from booking.services.queries import Paged
 from booking.services.room_context import load_context
@@ -393,6 +393,9 @@ class BookingFilter:
     room_id: int | None = None
     date_from: date | None = None
     date_to: date | None = None
+    # Only dates that now collide with another approved date (after a room's buffers or
+    # parts changed; see ``places.colliding_dates``).
+    collisions: bool = False
 
 
 @dataclass(frozen=True)
@@ -452,6 +455,12 @@ def booking_page(
         matching = matching.where(Room.site_id.in_(site_ids))
     if where.room_id is not None:
         matching = matching.where(Occurrence.room_id == where.room_id)
+    if where.collisions:
+        scope = select(Room.id)
+        if site_ids is not None:
+            scope = scope.where(Room.site_id.in_(site_ids))
+        colliding = places.colliding_dates(db.session.scalars(scope), now=now)
+        matching = matching.where(Occurrence.id.in_(colliding))
     if where.date_from is not None:
         start = domain.from_local(datetime.combine(where.date_from, time(0)), zone)
         matching = matching.where(Occurrence.ends_at > start)

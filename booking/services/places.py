@@ -493,6 +493,12 @@ def update_room(user, room_id: int, cmd: RoomCommand, *, now: datetime | None = 
 def upcoming_collisions(room_ids: Iterable[int], *, now: datetime) -> int:
     """How many upcoming approved dates of these rooms collide with another approved date,
     as the room context sees it now (buffers and parts as they are in this transaction)."""
+    return len(colliding_dates(room_ids, now=now))
+
+
+def colliding_dates(room_ids: Iterable[int], *, now: datetime) -> list[int]:
+    """The ids of the upcoming approved dates of these rooms that collide with another
+    approved date (see ``upcoming_collisions``), so a manager can be shown them."""
     rows = db.session.execute(
         select(
             Occurrence.id,
@@ -510,7 +516,7 @@ def upcoming_collisions(room_ids: Iterable[int], *, now: datetime) -> int:
     for row in rows:
         by_booking[(row.booking_id, row.room_id)].append(row)
     found = catalogue.current()
-    count = 0
+    colliding: list[int] = []
     for (_booking_id, room_id), dates in by_booking.items():
         slots = [domain.Slot(d.starts_at, d.ends_at) for d in dates]
         # A booking's own dates are left out: they never block each other.
@@ -520,10 +526,13 @@ def upcoming_collisions(room_ids: Iterable[int], *, now: datetime) -> int:
         if room_id not in contexts:
             continue
         plans = contexts[room_id].check(slots, now=now, check_time_rules=False)
-        count += sum(
-            1 for plan in plans if any(p.reason is domain.Reason.TAKEN for p in plan.problems)
-        )
-    return count
+        taken = {
+            plan.slot
+            for plan in plans
+            if any(p.reason is domain.Reason.TAKEN for p in plan.problems)
+        }
+        colliding.extend(d.id for d, slot in zip(dates, slots, strict=True) if slot in taken)
+    return sorted(colliding)
 
 
 # --- opening hours ----------------------------------------------------------------------------

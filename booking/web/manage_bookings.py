@@ -28,7 +28,7 @@ from booking.web import bp
 from booking.web.forms import field_error
 from booking.web.helpers import city_zone, local
 
-FILTERS = ("site", "room", "from", "to", "page")
+FILTERS = ("site", "room", "from", "to", "collisions", "page")
 
 
 class CancelForm(FlaskForm):
@@ -120,6 +120,7 @@ def manage_bookings():
         room_id=room_id,
         date_from=request.args.get("from", type=date.fromisoformat),
         date_to=request.args.get("to", type=date.fromisoformat),
+        collisions=bool(request.args.get("collisions")),
     )
     found = manage.booking_page(
         current_user, where, page=request.args.get("page", 1, type=int), zone=city_zone()

@@ -180,14 +180,24 @@ def test_room_edit_tells_how_many_approved_dates_now_collide(
     site = make_site()
     room = make_room(site, name="Saal")
     manager = make_user(manages=[site])
-    make_booking(manager, room, SOON, 60, now=datetime.now(UTC))
-    make_booking(manager, room, SOON + timedelta(minutes=90), 60, now=datetime.now(UTC))
+    make_booking(manager, room, SOON, 60, now=datetime.now(UTC), title="Chor")
+    make_booking(
+        manager, room, SOON + timedelta(minutes=90), 60, now=datetime.now(UTC), title="Yoga"
+    )
+    make_booking(manager, room, SOON + timedelta(days=1), 60, now=datetime.now(UTC), title="Skat")
     login_as(manager)
     form = room_form(name="Saal", capacity="30", buffer_after_minutes="45", features=[])
     response = client.post(f"/admin/rooms/{room.id}/edit", data=form, follow_redirects=True)
     assert response.status_code == 200
     # German first: the message in the reader's language.
-    assert "1 kommender bestätigter Termin überschneidet sich" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "1 kommender bestätigter Termin überschneidet sich" in html
+    # The message links to exactly the date that now collides (the first one: its new cleaning
+    # time runs into the second), not to the others.
+    link = f"/manage/bookings?site={site.id}&amp;collisions=y"
+    assert link in html
+    listed = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "Chor" in listed and "Yoga" not in listed and "Skat" not in listed
     (row,) = audit_rows(db, "room_updated")
     assert row.details["changes"]["buffer_after_minutes"] == [0, 45]
     assert (row.site_id, row.room_id) == (site.id, room.id)

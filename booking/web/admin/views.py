@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from booking.services import places
 from booking.services.errors import InvalidRequest
@@ -31,14 +32,16 @@ def _status(form) -> int:
 def _room_flash(saved: places.RoomSaved, message: str) -> None:
     flash(message, "success")
     if saved.collisions:
+        text = ngettext(
+            "%(num)d upcoming approved date now collides with another one. "
+            "Nothing was changed about it: please check the plan.",
+            "%(num)d upcoming approved dates now collide with others. "
+            "Nothing was changed about them: please check the plan.",
+            saved.collisions,
+        )
+        link = url_for("web.manage_bookings", site=saved.room.site_id, collisions="y")
         flash(
-            ngettext(
-                "%(num)d upcoming approved date now collides with another one. "
-                "Nothing was changed about it: please check the plan.",
-                "%(num)d upcoming approved dates now collide with others. "
-                "Nothing was changed about them: please check the plan.",
-                saved.collisions,
-            ),
+            Markup('{} <a href="{}">{}</a>').format(text, link, _("Show the colliding dates")),
             "warning",
         )
 
