@@ -22,8 +22,10 @@ from booking.domain.recurrence import (
     expand,
 )
 from booking.domain.rules import (
+    ALWAYS_OPEN_WEEK,
     Busy,
     Closure,
+    DatedHours,
     OpeningHours,
     Problem,
     Reason,
@@ -37,9 +39,11 @@ from booking.domain.slots import Slot, from_local, merge, subtract, to_local
 from booking.domain.tree import RoomTree
 
 __all__ = [
+    "ALWAYS_OPEN_WEEK",
     "Busy",
     "Closure",
     "DatePlan",
+    "DatedHours",
     "Expansion",
     "Frequency",
     "Limits",

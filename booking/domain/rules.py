@@ -9,16 +9,18 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from booking.domain.slots import Slot, from_local, merge, to_local
 
 __all__ = [
+    "ALWAYS_OPEN_WEEK",
     "Busy",
     "Closure",
+    "DatedHours",
     "OpeningHours",
     "Problem",
     "Reason",
@@ -84,17 +86,84 @@ class WeeklyWindow:
     def __post_init__(self) -> None:
         if not 0 <= self.weekday <= 6:
             raise ValueError(f"weekday must be 0 (Monday) .. 6 (Sunday), not {self.weekday}")
-        if not 0 <= self.opens < _MINUTES_PER_DAY:
-            raise ValueError(f"opens must be 0..1439 minutes, not {self.opens}")
-        if not 0 < self.closes <= _MINUTES_PER_DAY:
-            raise ValueError(f"closes must be 1..1440 minutes, not {self.closes}")
-        if self.closes <= self.opens:
-            raise ValueError("a window must close after it opens; split windows across midnight")
+        _check_window(self.opens, self.closes)
+
+
+def _check_window(opens: int, closes: int) -> None:
+    if not 0 <= opens < _MINUTES_PER_DAY:
+        raise ValueError(f"opens must be 0..1439 minutes, not {opens}")
+    if not 0 < closes <= _MINUTES_PER_DAY:
+        raise ValueError(f"closes must be 1..1440 minutes, not {closes}")
+    if closes <= opens:
+        raise ValueError("a window must close after it opens; split windows across midnight")
+
+
+# A site without weekly windows is open at any time; with dated exceptions it is this week.
+ALWAYS_OPEN_WEEK = tuple(WeeklyWindow(d, 0, _MINUTES_PER_DAY) for d in range(7))
+
+
+@dataclass(frozen=True)
+class DatedHours:
+    """Different hours on one local date (Christmas Eve 09:00-12:00), replacing that date's
+    weekly windows: one window in minutes after local midnight, or closed all day (both None).
+    """
+
+    day: date
+    opens: int | None = None
+    closes: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.opens is None) != (self.closes is None):
+            raise ValueError("give both opens and closes, or neither (closed all day)")
+        if self.opens is not None and self.closes is not None:
+            _check_window(self.opens, self.closes)
+
+    @property
+    def closed(self) -> bool:
+        return self.opens is None
 
 
 @dataclass(frozen=True)
 class OpeningHours:
+    """Weekly windows, and dated exceptions that replace the windows of their date.
+
+    An exception decides its local date from 00:00 to 24:00: its one window, or nothing when
+    closed. The day before keeps its own windows (one until 24:00 still ends at midnight), and
+    the part after midnight of a window across midnight (Sat 00:00-02:00 after Fri 16:00-24:00)
+    belongs to the later date, so an exception on that date replaces it too.
+    """
+
     windows: tuple[WeeklyWindow, ...]
+    exceptions: tuple[DatedHours, ...] = ()
+    # Looked up once per day and slot: built once here, not per call.
+    _by_day: dict[date, DatedHours] = field(init=False, repr=False, compare=False, hash=False)
+    _by_weekday: tuple[tuple[tuple[int, int], ...], ...] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        by_day: dict[date, DatedHours] = {}
+        for exception in self.exceptions:
+            if exception.day in by_day:
+                raise ValueError(f"two exceptions on {exception.day}")
+            by_day[exception.day] = exception
+        by_weekday: list[list[tuple[int, int]]] = [[] for _ in range(7)]
+        for w in self.windows:
+            by_weekday[w.weekday].append((w.opens, w.closes))
+        object.__setattr__(self, "_by_day", by_day)
+        object.__setattr__(self, "_by_weekday", tuple(tuple(sorted(d)) for d in by_weekday))
+
+    def exception_on(self, day: date) -> DatedHours | None:
+        return self._by_day.get(day)
+
+    def windows_on(self, day: date) -> tuple[tuple[int, int], ...]:
+        """The (opens, closes) windows of one local date: its exception's, else the weekday's."""
+        exception = self._by_day.get(day)
+        if exception is None:
+            return self._by_weekday[day.weekday()]
+        if exception.opens is None or exception.closes is None:
+            return ()
+        return ((exception.opens, exception.closes),)
 
     def open_intervals(self, window: Slot, tz: ZoneInfo) -> list[Slot]:
         """The UTC intervals within ``window`` in which the room is open, merged and sorted.
@@ -103,18 +172,15 @@ class OpeningHours:
         policy as bookings: a boundary in the spring gap (02:30) is read as 03:30 summer time,
         an ambiguous autumn boundary as its first (summer time) occurrence.
         """
-        by_weekday: dict[int, list[WeeklyWindow]] = {}
-        for w in self.windows:
-            by_weekday.setdefault(w.weekday, []).append(w)
         first = to_local(window.starts_at, tz).date() - timedelta(days=1)
         last = to_local(window.ends_at, tz).date()
         pieces: list[Slot] = []
         day = first
         while day <= last:
             midnight = datetime(day.year, day.month, day.day)
-            for w in by_weekday.get(day.weekday(), ()):
-                opens = from_local(midnight + timedelta(minutes=w.opens), tz)
-                closes = from_local(midnight + timedelta(minutes=w.closes), tz)
+            for opens_at, closes_at in self.windows_on(day):
+                opens = from_local(midnight + timedelta(minutes=opens_at), tz)
+                closes = from_local(midnight + timedelta(minutes=closes_at), tz)
                 # A window lying wholly inside the spring gap has no real instants.
                 start, end = max(opens, window.starts_at), min(closes, window.ends_at)
                 if start < end:
@@ -128,10 +194,11 @@ class OpeningHours:
         local_start = to_local(slot.starts_at, tz)
         day = local_start.date()
         midnight = datetime(day.year, day.month, day.day)
-        for w in self.windows:
-            if w.weekday == day.weekday() and (
-                from_local(midnight + timedelta(minutes=w.opens), tz) <= slot.starts_at
-                and slot.ends_at <= from_local(midnight + timedelta(minutes=w.closes), tz)
+        for opens, closes in self.windows_on(day):
+            if from_local(
+                midnight + timedelta(minutes=opens), tz
+            ) <= slot.starts_at and slot.ends_at <= from_local(
+                midnight + timedelta(minutes=closes), tz
             ):
                 return True
         # Otherwise (a slot across windows that join, or not covered): clipped and merged, the

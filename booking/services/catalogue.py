@@ -4,20 +4,26 @@ It changes a few times a year, when a caretaker edits a room or an import adds o
 but nearly every request reads it: a search filters all rooms by capacity, features and
 district and needs every candidate site's room tree and opening hours. Each process keeps one
 snapshot per database and asks one row, ``catalogue_version``, whether it is still current.
-Database triggers (migration 0006) give that row a new random value on every insert, update or
-delete of sites, rooms, room features and opening windows, whoever writes them (the ORM, a bulk
-import, a database console), so a snapshot is never used after a change, and a version seen
-inside a transaction that was rolled back never comes back.
+Database triggers (migrations 0006, 0007) give that row a new random value on every insert,
+update or delete of sites, rooms, room features, opening windows and opening exceptions,
+whoever writes them (the ORM, a bulk import, a database console), so a snapshot is never used
+after a change, and a version seen inside a transaction that was rolled back never comes back.
 
 The version is read before the data: a change committed in between only makes the next request
 load again. Closures and bookings are not part of the catalogue; they are read per request.
+
+Dated opening exceptions are part of the rules (migration 0007 gives their table the same
+trigger). Only those from yesterday (UTC) on are loaded: every local "today" on earth is at or
+after that date, so every check of a booking from now on sees its exceptions; a snapshot that
+lives for days only keeps a few past ones more. Past dates (an old week in the calendar, a plan
+of last month) are shown with the weekly hours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -25,7 +31,15 @@ from sqlalchemy import select
 from booking import domain
 from booking.domain import RoomTree
 from booking.extensions import db
-from booking.models import CatalogueVersion, Feature, OpeningWindow, Room, RoomFeature, Site
+from booking.models import (
+    CatalogueVersion,
+    Feature,
+    OpeningException,
+    OpeningWindow,
+    Room,
+    RoomFeature,
+    Site,
+)
 
 # One snapshot per database URL (tests and the benchmark use several databases in one process).
 _snapshots: dict[str, Catalogue] = {}
@@ -109,6 +123,20 @@ def _load(version: str | None) -> Catalogue:
         owner: domain.OpeningHours(tuple(sorted(found, key=lambda w: (w.weekday, w.opens))))
         for owner, found in windows.items()
     }
+    since = datetime.now(UTC).date() - timedelta(days=1)
+    exceptions: dict[tuple[int, int | None], list[domain.DatedHours]] = {}
+    for site_id, room_id, day, opens, closes in db.session.execute(
+        select(
+            OpeningException.site_id,
+            OpeningException.room_id,
+            OpeningException.day,
+            OpeningException.opens,
+            OpeningException.closes,
+        )
+        .where(OpeningException.day >= since)
+        .order_by(OpeningException.day)
+    ):
+        exceptions.setdefault((site_id, room_id), []).append(domain.DatedHours(day, opens, closes))
     rows = db.session.execute(
         select(
             Room.id,
@@ -130,7 +158,11 @@ def _load(version: str | None) -> Catalogue:
         .join(Room.site)
         .order_by(Room.id)
     ).all()
-    tree = RoomTree({row.id: row.parent_id for row in rows}, hours)
+    tree = RoomTree(
+        {row.id: row.parent_id for row in rows},
+        hours,
+        {owner: tuple(found) for owner, found in exceptions.items()},
+    )
     rooms = {}
     for row in rows:
         rules = domain.RoomRules(
