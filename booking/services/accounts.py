@@ -25,7 +25,7 @@ from booking.models import (
     User,
     utcnow,
 )
-from booking.services.errors import N_, InvalidRequest
+from booking.services.errors import N_, InvalidRequest, NotPermitted
 from booking.services.passwords import (
     DUMMY_HASH,
     MIN_PASSWORD_LENGTH,
@@ -36,6 +36,8 @@ from booking.services.passwords import (
 from booking.services.permissions import require_user
 
 RESET_TOKEN_LIFETIME = timedelta(hours=1)
+# An invited person (a new site manager) chooses a password within a week.
+INVITATION_LIFETIME = timedelta(days=7)
 NAME_MAX = 200
 
 
@@ -103,7 +105,8 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> U
     """The active user with this e-mail and password, else None (one answer for every failure).
 
     An unknown address still costs one argon2 verification, so timing does not tell which
-    addresses have accounts.
+    addresses have accounts. A deactivated account with the right password is told so
+    (``NotPermitted``, code ``account_disabled``): only someone who knows the password learns it.
     """
     try:
         address = normalise_email(email)
@@ -113,8 +116,13 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> U
     if user is None:
         verify_password(DUMMY_HASH, password)
         return None
-    if not verify_password(user.password_hash, password) or not user.active:
+    if not verify_password(user.password_hash, password):
         return None
+    if not user.active:
+        raise NotPermitted(
+            N_("This account is deactivated. Please contact the city's administration."),
+            code="account_disabled",
+        )
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now or utcnow()
@@ -152,6 +160,43 @@ def request_password_reset(email: str, *, now: datetime | None = None) -> None:
     )
     send_password_reset(user, token, int(RESET_TOKEN_LIFETIME.total_seconds() // 60))
     db.session.flush()
+
+
+def invite_user(
+    *, email: str, name: str, language: str = "de", invited_for: str, now: datetime | None = None
+) -> User:
+    """Create an account for someone who has none yet and mail them a link to choose their
+    password (single use, valid for a week). Until then nobody can log in to it: its password
+    hash is of a random secret that nobody knows. ``invited_for`` says why (the mail names it).
+    """
+    from booking.services.notifications import send_invitation
+
+    address = normalise_email(email)
+    if find_user(address) is not None:
+        raise InvalidRequest(
+            N_("This address is already registered."), "email", code="email_registered"
+        )
+    user = User(
+        email=address,
+        name=_clean_name(name),
+        password_hash=hash_password(secrets.token_urlsafe(32)),
+        language=_check_language(language),
+    )
+    db.session.add(user)
+    db.session.flush()
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordResetToken(
+            user=user,
+            token_hash=_token_hash(token),
+            created_at=now,
+            expires_at=now + INVITATION_LIFETIME,
+        )
+    )
+    send_invitation(user, token, invited_for, INVITATION_LIFETIME.days)
+    db.session.flush()
+    return user
 
 
 def _valid_token(token: str, now: datetime) -> PasswordResetToken:
