@@ -1,4 +1,5 @@
-"""``flask --app booking send-mail``: deliver the outbox once, or keep doing so as a worker."""
+"""``flask --app booking send-mail``: deliver the outbox once, or keep doing so as a worker;
+``send-digests``: the site managers' daily summaries of new requests (into the outbox)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import time
 
 import click
 from flask import current_app
+
+from booking import unit_of_work
 
 
 @click.command("send-mail")
@@ -29,3 +32,14 @@ def send_mail_command(loop: bool, interval: float) -> None:
             time.sleep(max(interval, 0.5))
         except KeyboardInterrupt:
             return
+
+
+@click.command("send-digests")
+@unit_of_work.command
+def send_digests_command() -> None:
+    """Write the daily summary of new requests for each manager who chose one (run once a day;
+    a second run sends only what came in since)."""
+    from booking.services.request_mails import send_digests
+
+    sent = send_digests()
+    click.echo(f"{sent} daily {'summary' if sent == 1 else 'summaries'} written to the outbox.")

@@ -8,12 +8,14 @@ from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Length
 
+from booking.models import RequestMails
 from booking.services.passwords import MIN_PASSWORD_LENGTH
 from booking.web.i18n import LANGUAGE_NAMES
 
@@ -109,6 +111,31 @@ class ProfileForm(FlaskForm):
     )
     language = SelectField(
         _l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
+    )
+
+
+_REQUEST_MAILS_MISSING = _l("Please choose how you want to hear about new requests.")
+
+
+class RequestMailsForm(FlaskForm):
+    """A manager's choice how they hear of new requests at their sites."""
+
+    request_mails = RadioField(
+        _l("E-mails about new booking requests"),
+        choices=[
+            SelectChoice(RequestMails.EACH.value, _l("An e-mail for each new request")),
+            SelectChoice(RequestMails.DIGEST.value, _l("One daily summary of the new requests")),
+            SelectChoice(
+                RequestMails.NONE.value, _l("No e-mails (I look at the open requests myself)")
+            ),
+        ],
+        # One clear message for a missing and an unknown choice (not WTForms' generic one).
+        validate_choice=False,
+        validators=[
+            InputRequired(message=_REQUEST_MAILS_MISSING),
+            AnyOf([m.value for m in RequestMails], message=_REQUEST_MAILS_MISSING),
+        ],
+        description=_l("For requests at the sites you manage."),
     )
 
 
