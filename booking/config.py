@@ -65,6 +65,9 @@ class Config:
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_SECONDS", 8 * 3600)
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; long forms must not expire
+        # Uploads (site photos, CSV and iCalendar files): a request body larger than this is
+        # refused with 413 before it is read; each form has a smaller limit of its own.
+        self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
 
         # Languages: German first, English second.
         self.LANGUAGES = LANGUAGES
