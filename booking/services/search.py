@@ -27,8 +27,9 @@ from booking.models import (
     Room,
     RoomFeature,
     Site,
+    User,
 )
-from booking.services import catalogue, occupancy, room_context
+from booking.services import catalogue, occupancy, room_context, visibility
 from booking.services.errors import N_, InvalidRequest
 from booking.services.requests import recurrence_problem
 
@@ -62,15 +63,20 @@ class RoomMatch:
 
 @dataclass(frozen=True)
 class BusyBlock:
-    """An occupied time as the public may see it: details only for public bookings."""
+    """An occupied (or, for the site's managers, requested) time as the viewer may see it:
+    to the public, details only for public bookings; to the site's managers, every booking's
+    title, organisation and requester (``detailed``)."""
 
     slot: domain.Slot  # the booking's own time, without buffers
     occurrence_id: int
     booking_id: int
     room_id: int  # the room booked (may be the whole hall when a part is shown)
     is_public: bool
-    title: str | None  # None unless public
-    organisation: str | None  # None unless public
+    title: str | None  # None unless public or detailed
+    organisation: str | None  # None unless public or detailed
+    requester: str | None = None  # None unless detailed
+    detailed: bool = False  # shown to the site's managers: every detail above is filled in
+    pending: bool = False  # a request waiting for approval (only ever shown when detailed)
 
 
 @dataclass
@@ -81,6 +87,8 @@ class RoomAvailability:
     busy: list[BusyBlock] = field(default_factory=list)
     free: list[domain.Slot] = field(default_factory=list)
     closures: list[domain.Closure] = field(default_factory=list)
+    pending: list[BusyBlock] = field(default_factory=list)  # only for the site's managers
+    detailed: bool = False  # the viewer manages the site: who booked, and the requests
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,7 @@ class DayView:
     busy: list[BusyBlock]
     free: list[domain.Slot]
     closures: list[domain.Closure]
+    pending: list[BusyBlock] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class RoomWeek:
     zone: ZoneInfo
     monday: date
     days: list[DayView]
+    detailed: bool = False  # see ``RoomAvailability.detailed``
 
     @property
     def previous_week(self) -> date:
@@ -236,15 +246,16 @@ def free_room_ids(
     if not room_ids or not slots:
         return list(room_ids)
     contexts = room_context.load_contexts(room_ids, slots, found=found)
-    # Rooms of one site share their opening hours: whether they cover a slot is worked out once
-    # per site and slot. A covered slot is free under those hours exactly when it is free with
-    # no hours at all; an uncovered one is never free.
+    # Rooms of one site mostly share their opening hours: whether they cover a slot is worked
+    # out once per set of hours (``hours_key``: weekly windows and dated exceptions) and slot.
+    # A covered slot is free under those hours exactly when it is free with no hours at all;
+    # an uncovered one is never free.
     covered: dict[tuple, bool] = {}
     free = []
     for context in contexts.values():
         rules, zone = context.rules, context.zone
         if rules.opening is not None:
-            owner = context.tree.hours_owner(context.room_id, context.facts.site_id)
+            owner = context.tree.hours_key(context.room_id, context.facts.site_id)
             open_for_all = True
             for slot in slots:
                 key = (owner, context.facts.timezone, slot)
@@ -271,8 +282,12 @@ def free_room_ids(
     return free
 
 
-def room_availability(room: Room, window: domain.Slot) -> RoomAvailability:
-    """Busy blocks (privacy-safe) and free intervals of one room within ``window``."""
+def room_availability(room: Room, window: domain.Slot, *, user=None) -> RoomAvailability:
+    """Busy blocks and free intervals of one room within ``window``.
+
+    Privacy-safe for everyone but the managers of the room's site (and administrators): given
+    as ``user``, they see who booked each time and the requests waiting for it as well.
+    """
     if window.duration > MAX_WINDOW:
         raise InvalidRequest(
             N_("Ask for at most %(days)d days at once."),
@@ -300,28 +315,26 @@ def room_availability(room: Room, window: domain.Slot) -> RoomAvailability:
             Booking.is_public,
             Booking.title,
             Organisation.name,
+            User.name,
         )
         .join(Occurrence, Occurrence.id == Occupancy.occurrence_id)
         .join(Booking, Booking.id == Occurrence.booking_id)
         .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
+        .outerjoin(User, User.id == Booking.requested_by_id)
         .where(
             Occupancy.unit_id.in_(units),
             occupancy.overlap(window.starts_at - pad, window.ends_at + pad),
         )
     ).all()
+    detailed = visibility.viewer(user).manages(room.site_id)
     busy, blocks = [], {}
-    for o_start, o_end, occ_id, start, end, room_id, booking_id, public, title, org in rows:
+    for o_start, o_end, occ_id, start, end, room_id, booking_id, public, *who in rows:
         busy.append(domain.Busy(domain.Slot(o_start, o_end), ref=occ_id))
         if occ_id not in blocks and start < window.ends_at and end > window.starts_at:
-            blocks[occ_id] = BusyBlock(
-                slot=domain.Slot(start, end),
-                occurrence_id=occ_id,
-                booking_id=booking_id,
-                room_id=room_id,
-                is_public=public,
-                title=title if public else None,
-                organisation=org if public else None,
+            blocks[occ_id] = _block(
+                (occ_id, start, end, room_id, booking_id, public, *who), detailed=detailed
             )
+    pending = _pending_blocks(room.site_id, units, context.tree, window) if detailed else []
     closures = context.closures
     free = domain.free_intervals(window, tz=zone, rules=rules, busy=busy, closures=closures)
     return RoomAvailability(
@@ -331,22 +344,80 @@ def room_availability(room: Room, window: domain.Slot) -> RoomAvailability:
         busy=sorted(blocks.values(), key=lambda b: b.slot),
         free=free,
         closures=closures,
+        pending=pending,
+        detailed=detailed,
     )
+
+
+def _block(row, *, detailed: bool, pending: bool = False) -> BusyBlock:
+    """One date as the viewer may see it: the public only the titles of public bookings."""
+    occ_id, start, end, room_id, booking_id, public, title, organisation, requester = row
+    shown = detailed or public
+    return BusyBlock(
+        slot=domain.Slot(start, end),
+        occurrence_id=occ_id,
+        booking_id=booking_id,
+        room_id=room_id,
+        is_public=public,
+        title=title if shown else None,
+        organisation=organisation if shown else None,
+        requester=requester if detailed else None,
+        detailed=detailed,
+        pending=pending,
+    )
+
+
+def _pending_blocks(
+    site_id: int, units: Sequence[int], tree: domain.RoomTree, window: domain.Slot
+) -> list[BusyBlock]:
+    """The requests waiting for approval within ``window`` that want a part of these units
+    (a whole hall's request is shown on its thirds and the other way round)."""
+    rows = db.session.execute(
+        select(
+            Occurrence.id,
+            Occurrence.starts_at,
+            Occurrence.ends_at,
+            Occurrence.room_id,
+            Booking.id,
+            Booking.is_public,
+            Booking.title,
+            Organisation.name,
+            User.name,
+        )
+        .join(Booking, Booking.id == Occurrence.booking_id)
+        .join(Room, Room.id == Occurrence.room_id)
+        .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
+        .outerjoin(User, User.id == Booking.requested_by_id)
+        .where(
+            Room.site_id == site_id,
+            Occurrence.status == OccurrenceStatus.PENDING,
+            Occurrence.starts_at < window.ends_at,
+            Occurrence.ends_at > window.starts_at,
+        )
+        .order_by(Occurrence.starts_at, Occurrence.id)
+    ).all()
+    wanted = set(units)
+    return [
+        _block(tuple(row), detailed=True, pending=True)
+        for row in rows
+        if not wanted.isdisjoint(tree.units(row[3]))
+    ]
 
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def room_week(room: Room, monday: date) -> RoomWeek:
-    """The room's week (Monday to Sunday, local time) split into days for a calendar."""
+def room_week(room: Room, monday: date, *, user=None) -> RoomWeek:
+    """The room's week (Monday to Sunday, local time) split into days for a calendar; in full
+    for the managers of its site (see ``room_availability``)."""
     monday = week_start(monday)
     zone = ZoneInfo(room.site.timezone)
     day_starts = [
         domain.from_local(datetime.combine(monday + timedelta(days=i), time(0)), zone)
         for i in range(8)
     ]
-    availability = room_availability(room, domain.Slot(day_starts[0], day_starts[7]))
+    availability = room_availability(room, domain.Slot(day_starts[0], day_starts[7]), user=user)
     days = []
     for i in range(7):
         day = domain.Slot(day_starts[i], day_starts[i + 1])
@@ -360,9 +431,10 @@ def room_week(room: Room, monday: date) -> RoomWeek:
                     if s.overlaps(day)
                 ],
                 closures=[c for c in availability.closures if c.slot.overlaps(day)],
+                pending=[p for p in availability.pending if p.slot.overlaps(day)],
             )
         )
-    return RoomWeek(room=room, zone=zone, monday=monday, days=days)
+    return RoomWeek(room=room, zone=zone, monday=monday, days=days, detailed=availability.detailed)
 
 
 def upcoming_public(

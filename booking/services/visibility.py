@@ -83,13 +83,17 @@ class Viewer:
             or booking.organisation_id in self.organisation_ids
         )
 
+    def manages(self, site_id: int) -> bool:
+        """Whether this viewer manages ``site_id``: sees every booking there in full."""
+        return self.user_id is not None and (
+            self.sees_everything or site_id in (self.site_ids or ())
+        )
+
     def can_see(self, booking: Booking) -> bool:
         """Python: the same rule as ``visible`` for one loaded booking."""
         if self.user_id is None:
             return False
-        if self.sees_everything or self.is_party_to(booking):
-            return True
-        return booking.room.site_id in (self.site_ids or ())
+        return self.is_party_to(booking) or self.manages(booking.room.site_id)
 
 
 def viewer(user) -> Viewer:

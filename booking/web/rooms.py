@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from booking import domain
 from booking.extensions import db
 from booking.models import Site
-from booking.services import queries, room_context
+from booking.services import queries, room_context, visibility
 from booking.services.search import room_week, week_start
 from booking.web import bp
 from booking.web.forms import WEEKDAYS
@@ -38,7 +39,7 @@ def _hhmm(minutes: int) -> str:
 
 def opening_rows(hours: domain.OpeningHours | None) -> list[tuple[str, str]] | None:
     """Weekday name and its windows as text; None means open at any time."""
-    if hours is None:
+    if hours is None or hours.windows == domain.ALWAYS_OPEN_WEEK:  # (but for dated exceptions)
         return None
     rows = []
     for weekday, label in WEEKDAYS:
@@ -80,7 +81,13 @@ def site(site_id: int):
         hours = domain.OpeningHours(
             tuple(domain.WeeklyWindow(w.weekday, w.opens, w.closes) for w in site.opening_windows)
         )
-    return render_template("web/site.html", site=site, rooms=rooms, hours=opening_rows(hours))
+    return render_template(
+        "web/site.html",
+        site=site,
+        rooms=rooms,
+        hours=opening_rows(hours),
+        manages=visibility.viewer(current_user).manages(site.id),
+    )
 
 
 @bp.get("/rooms/<int:room_id>")
@@ -97,7 +104,7 @@ def room(room_id: int):
             abort(400, description=_("Please give the week as YYYY-Www, for example 2026-W48."))
     else:
         monday = week_start(today)
-    calendar = room_week(room, monday)
+    calendar = room_week(room, monday, user=current_user)
     return render_template(
         "web/room.html",
         room=room,
