@@ -12,12 +12,14 @@ from booking import unit_of_work
 
 def register_cli(app: Flask) -> None:
     from booking.api.cli import create_token_command
-    from booking.cli_mail import send_mail_command
+    from booking.cli_mail import send_digests_command, send_mail_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(import_closures_command)
+    app.cli.add_command(import_rooms_command)
     app.cli.add_command(send_mail_command)
+    app.cli.add_command(send_digests_command)
     app.cli.add_command(create_token_command)
 
 
@@ -67,3 +69,37 @@ def import_closures_command(ics_file: Path, site_ids) -> None:
     periods = closures.parse_ics_periods(ics_file.read_bytes())
     changed = closures.import_periods(system_user(), site_ids, periods)
     click.echo(f"{len(periods)} periods read, {changed} closures added or changed.")
+
+
+@click.command("import-rooms")
+@unit_of_work.command
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--as",
+    "actor_email",
+    metavar="EMAIL",
+    help="The administrator the audit trail names (default: the system, no person).",
+)
+def import_rooms_command(csv_file: Path, actor_email: str | None) -> None:
+    """Create and update sites and rooms from a CSV file (see docs/facility-office.md).
+
+    Every row is checked first: any error is listed with its row number and nothing is written
+    (exit code 1). Importing the same file again changes nothing."""
+    from booking.services import room_import
+    from booking.services.accounts import find_user, system_user
+
+    actor = system_user()
+    if actor_email:
+        actor = find_user(actor_email)
+        if actor is None or not actor.active or not actor.is_admin:
+            raise click.BadParameter("not an active administrator's e-mail", param_hint="--as")
+    try:
+        report = room_import.import_rooms(actor, csv_file.read_bytes())
+    except room_import.ImportRejected as exc:
+        for error in exc.errors:
+            where = [f"row {error.row}"] if error.row else []  # row 0: the whole file
+            where += [f"column {error.column}"] if error.column else []
+            parts = [csv_file.name, ", ".join(where), error.text]
+            click.echo(": ".join(p for p in parts if p), err=True)
+        raise click.ClickException(exc.text) from None
+    click.echo(report.text)

@@ -6,8 +6,8 @@ application's side, decides what it says. Installed by the application factory.
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_babel import force_locale, gettext
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext, ngettext
 
 from booking.languages import LANGUAGES
 from booking.links import base_url
@@ -24,13 +24,31 @@ def _subject(notice: Notice) -> str:
     title = notice.booking.title if notice.booking is not None else ""
     if notice.kind == "password_reset":
         return gettext("Reset your password")
+    if notice.kind == "invitation":
+        return gettext("Your account at %(site)s", site=current_app.config["BOOKING_SITE_NAME"])
     if notice.kind == "booking_received":
         if notice.values["pending"]:
             return gettext("Booking request received: %(title)s", title=title)
         return gettext("Booking confirmed: %(title)s", title=title)
     if notice.kind == "booking_moved":
         return gettext("Booking moved: %(title)s", title=title)
+    if notice.kind == "request_received":
+        room = notice.booking.room if notice.booking is not None else None
+        return gettext(
+            "New booking request: %(title)s (%(room)s, %(site)s)",
+            title=title,
+            room=room.name if room else "",
+            site=room.site.name if room else "",
+        )
+    if notice.kind == "request_digest":
+        return ngettext(
+            "%(num)d new booking request",
+            "%(num)d new booking requests",
+            len(notice.values["requests"]),
+        )
     status = notice.values.get("status")
+    if status is OccurrenceStatus.APPROVED and notice.values.get("partial"):
+        return gettext("Booking partly approved: %(title)s", title=title)
     if status is OccurrenceStatus.APPROVED:
         return gettext("Booking approved: %(title)s", title=title)
     if status is OccurrenceStatus.DECLINED:
@@ -48,6 +66,7 @@ def render(notice: Notice) -> RenderedMail:
             booking=notice.booking,
             dates=notice.dates,
             link=base_url() + notice.path,
+            base=base_url(),
             **notice.values,
         )
         return RenderedMail(subject=_subject(notice), text=body)

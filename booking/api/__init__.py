@@ -18,6 +18,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 api_rate_limit()(bp)
 
-from booking.api import views  # noqa: E402, F401  (registers the routes)
+from booking.api import audit, closures, views  # noqa: E402, F401  (register the routes)
 
 __all__ = ["bp"]

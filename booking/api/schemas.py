@@ -21,6 +21,7 @@ from booking import domain
 from booking.models import ApprovalPolicy, Feature, OccurrenceStatus, OrganisationKind, SiteKind
 from booking.services import bookings as booking_service
 from booking.services import places
+from booking.services.errors import N_, InvalidRequest
 
 # Identifiers are 32-bit integers in the database; larger numbers can never name anything.
 MAX_ID = 2_147_483_647
@@ -170,10 +171,35 @@ class CancelIn(RequestModel):
 
 
 class ApproveIn(RequestModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurrence_ids": [108],
+                    "comment": "Schlüssel beim Hausmeister.",
+                    "rival_reason": "Die Halle ist an diesem Abend an den TV Iserlohn vergeben.",
+                }
+            ]
+        },
+    )
+
     occurrence_ids: OccurrenceIds | None = Field(
         None, description="Only these dates; without it every upcoming pending date."
     )
     comment: Annotated[str, NoNul, Field(max_length=booking_service.REASON_MAX)] = ""
+    decline_rivals: bool = Field(
+        True,
+        description="Also decline the other groups' pending dates that want the same room "
+        "(or a part or whole of it) at an overlapping time, and mail their requesters; "
+        "`false` leaves them pending.",
+    )
+    rival_reason: Annotated[str, NoNul, Field(max_length=booking_service.REASON_MAX)] = Field(
+        "",
+        description="What the declined rival requesters are told; empty: a prepared text "
+        "(“Another group was given this time.”, in German unless the request's "
+        "`Accept-Language` asks for English).",
+    )
 
 
 class DeclineIn(RequestModel):
@@ -246,6 +272,15 @@ class OffersQuery(PageQuery):
 # --- responses --------------------------------------------------------------------------------
 
 
+class OpeningWindowOut(BaseModel):
+    """One weekly window: `weekday` 0 (Monday) to 6 (Sunday), local `opens`/`closes` HH:MM
+    (`24:00`: midnight at the end of the day)."""
+
+    weekday: int
+    opens: str
+    closes: str
+
+
 class SiteAddress(BaseModel):
     street: str
     postcode: str
@@ -263,8 +298,19 @@ class SiteOut(BaseModel):
     kind: SiteKind
     district: str
     address: SiteAddress
-    timezone: str
+    timezone: str = Field(description="IANA time zone of the site's local times.")
     description: str
+    contact_name: str = Field(description="Contact person the site publishes; may be empty.")
+    contact_phone: str
+    contact_email: str
+    active: bool = Field(
+        description="Always true in GET answers (inactive sites are not listed); "
+        "false after an administrator deactivates the site."
+    )
+    opening_hours: list[OpeningWindowOut] = Field(
+        description="The site's weekly windows, Monday first; empty: open at any time. Rooms "
+        "may have hours of their own (see `/rooms/{id}/availability`)."
+    )
     links: SiteLinks
 
 
@@ -279,6 +325,9 @@ class RoomOut(BaseModel):
     id: int
     site_id: int
     parent_id: int | None = Field(description="The whole this room is a part of.")
+    part_ids: list[int] = Field(
+        description="The active rooms that are parts of this one (booking the whole blocks them)."
+    )
     name: str
     capacity: int
     area_m2: int | None
@@ -289,6 +338,16 @@ class RoomOut(BaseModel):
     hearing_loop: bool
     approval_policy: ApprovalPolicy
     house_rules: str = Field(description="Non-empty: bookings need `house_rules_accepted`.")
+    min_lead_minutes: int = Field(description="Notice: book at least this long in advance.")
+    max_advance_days: int | None = Field(description="Book at most this far ahead; null: no limit.")
+    min_duration_minutes: int | None = Field(description="Shortest date; null: no limit.")
+    max_duration_minutes: int | None = Field(description="Longest date; null: no limit.")
+    buffer_before_minutes: int = Field(description="Set-up time kept free before each booking.")
+    buffer_after_minutes: int = Field(description="Cleaning time kept free after each booking.")
+    active: bool = Field(
+        description="Always true in GET answers (inactive rooms are not listed); "
+        "false after the room is deactivated."
+    )
     links: RoomLinks
 
 
@@ -350,6 +409,25 @@ class BookingOut(BaseModel):
     created_at: datetime
     occurrences: list[OccurrenceOut]
     links: BookingLinks
+
+
+class DeclinedRivalOut(BaseModel):
+    """A rival date declined by an approval."""
+
+    booking_id: int
+    occurrence_id: int
+    room_id: int
+    start: datetime
+    end: datetime
+
+
+class ApproveOut(BookingOut):
+    """The approved booking, and the rival dates declined in the same step."""
+
+    declined_rivals: list[DeclinedRivalOut] = Field(
+        description="Other bookings' dates declined because they wanted the approved time "
+        "(empty with `decline_rivals: false`). Their requesters were mailed the reason."
+    )
 
 
 class OfferOut(BaseModel):
@@ -633,6 +711,90 @@ class OpeningHoursOut(BaseModel):
     site_id: int
     room_id: int | None
     windows: list[OpeningWindowModel]
+    outside_opening_hours: int = Field(
+        description="Upcoming approved dates that now lie outside the hours (not changed)."
+    )
+
+
+class OpeningExceptionIn(RequestModel):
+    """Other hours on one local date of the site: `opens`-`closes`, or `closed` all day."""
+
+    date: date
+    opens: Clock | None = None
+    closes: Clock | None = None
+    closed: bool = Field(False, description="Closed all day; then give no times.")
+    reason: Annotated[Text, Field(max_length=places.EXCEPTION_REASON_MAX)] = ""
+
+    def to_command(self, index: int) -> places.ExceptionCommand:
+        prefix = f"exceptions.{index}."
+        if self.closed and (self.opens is not None or self.closes is not None):
+            field_name = prefix + ("opens" if self.opens is not None else "closes")
+            raise InvalidRequest(
+                N_("A date closed all day has no times."), field_name, code="closed_with_times"
+            )
+        if not self.closed and self.opens is None and self.closes is None:
+            raise InvalidRequest(
+                N_("Please give both times, or none for closed all day."),
+                prefix + "opens",
+                code="time_missing",
+            )
+        return places.ExceptionCommand(
+            self.date,
+            None if self.opens is None else _clock_minutes(self.opens),
+            None if self.closes is None else _clock_minutes(self.closes),
+            self.reason,
+        )
+
+
+class OpeningExceptionsIn(RequestModel):
+    """All upcoming dated exceptions of a site (`room_id` null) or of one of its rooms."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "room_id": None,
+                    "exceptions": [
+                        {
+                            "date": "2026-12-24",
+                            "opens": "09:00",
+                            "closes": "12:00",
+                            "reason": "Heiligabend",
+                        },
+                        {"date": "2026-12-31", "closed": True, "reason": "Silvester"},
+                    ],
+                }
+            ]
+        },
+    )
+
+    room_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
+        None, description="A room of this site whose own exceptions override the site's."
+    )
+    exceptions: list[OpeningExceptionIn] = Field(
+        max_length=places.MAX_EXCEPTIONS,
+        description="Replaces every exception of the owner from today on; an empty list "
+        "removes them all. One entry per date.",
+    )
+
+    def to_commands(self) -> list[places.ExceptionCommand]:
+        return [e.to_command(i) for i, e in enumerate(self.exceptions)]
+
+
+class OpeningExceptionOut(BaseModel):
+    id: int
+    date: date
+    opens: str | None = Field(description="`HH:MM`; null when closed all day.")
+    closes: str | None
+    closed: bool
+    reason: str
+
+
+class OpeningExceptionsOut(BaseModel):
+    site_id: int
+    room_id: int | None
+    exceptions: list[OpeningExceptionOut] = Field(description="From today on, by date.")
     outside_opening_hours: int = Field(
         description="Upcoming approved dates that now lie outside the hours (not changed)."
     )

@@ -87,6 +87,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     public: bool = False  # readable from any origin (CORS)
     raw: bool = False  # the view returns its own Response (openapi.json, docs)
+    # A body that is not JSON (an uploaded file): its media type; the view gets the bytes.
+    body_media: str | None = None
     path_params: list[str] = field(default_factory=list)
 
     @property
@@ -110,6 +112,8 @@ class Operation:
             statuses.add(422)
         if self.body is not None:
             statuses |= {400, 413, 415}
+        if self.body_media is not None:
+            statuses |= {413, 415, 422}
         return sorted(statuses)
 
 
@@ -185,6 +189,34 @@ def _parse_body(model: type[BaseModel], required: bool) -> BaseModel | None:
         raise ApiValidationError(errors) from None
 
 
+# Besides its own media type, a file body is taken as plain bytes (application/octet-stream) or
+# with no content type at all.
+RAW_BODY_TYPES = ("", "application/octet-stream")
+
+
+def _parse_raw_body(media: str) -> bytes:
+    if (request.content_length or 0) > MAX_BODY:
+        raise _ProblemExit(problem(413, "too_large", "The request body is too large."))
+    data = request.get_data(cache=True)
+    if len(data) > MAX_BODY:
+        raise _ProblemExit(problem(413, "too_large", "The request body is too large."))
+    mimetype = request.mimetype or ""
+    if mimetype != media and mimetype not in RAW_BODY_TYPES:
+        raise _ProblemExit(
+            problem(
+                415,
+                "unsupported_media_type",
+                f"Send the body as {media}.",
+                f"Got {mimetype or 'no content type'}.",
+            )
+        )
+    if not data.strip():
+        raise ApiValidationError(
+            [{"field": "body", "message": f"A {media} body is required.", "type": "missing"}]
+        )
+    return data
+
+
 class _ProblemExit(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__(response.status)
@@ -236,11 +268,13 @@ def operation(
     errors: tuple[int, ...] = (),
     public: bool = False,
     raw: bool = False,
+    body_media: str | None = None,
 ) -> Callable:
     """Register a route on ``bp`` and in the registry.
 
     The view gets the path values, ``user`` (None for anonymous callers of public routes) and,
-    when declared, ``query``/``body`` as validated models; it returns a response model.
+    when declared, ``query``/``body`` as validated models (``body_media``: ``body`` as the bytes
+    of a non-JSON body of that media type); it returns a response model.
     """
 
     def decorator(func: Callable) -> Callable:
@@ -260,6 +294,7 @@ def operation(
             errors=errors,
             public=public,
             raw=raw,
+            body_media=body_media,
             path_params=re.findall(r"<(?:\w+:)?(\w+)>", rule),
         )
 
@@ -279,6 +314,8 @@ def operation(
                     kwargs["query"] = _parse_query(query)
                 if body is not None:
                     kwargs["body"] = _parse_body(body, body_required)
+                elif body_media is not None:
+                    kwargs["body"] = _parse_raw_body(body_media)
                 return serialise(func(**kwargs), status)
             except AuthError as exc:
                 return auth_problem(exc)
@@ -418,6 +455,11 @@ def openapi_document() -> dict[str, Any]:
             entry["requestBody"] = {
                 "required": op.body_required,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        elif op.body_media is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {op.body_media: {"schema": {"type": "string"}}},
             }
         entry["security"] = [{"bearer": []}] if op.auth == "required" else [{}, {"bearer": []}]
         paths.setdefault("/api/v1" + op.path, {})[op.method.lower()] = entry

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request, url_for
+from flask_babel import gettext
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +20,7 @@ from booking.api import bp, spec
 from booking.api.schemas import (
     MAX_ID,
     ApproveIn,
+    ApproveOut,
     AvailabilityOut,
     AvailabilityQuery,
     BookingIn,
@@ -27,14 +29,19 @@ from booking.api.schemas import (
     BookingsQuery,
     BusyInterval,
     CancelIn,
+    DeclinedRivalOut,
     DeclineIn,
     Interval,
     OccurrenceOut,
     OfferOut,
     OffersQuery,
+    OpeningExceptionOut,
+    OpeningExceptionsIn,
+    OpeningExceptionsOut,
     OpeningHoursIn,
     OpeningHoursOut,
     OpeningWindowModel,
+    OpeningWindowOut,
     OrganisationOut,
     Page,
     PageQuery,
@@ -56,6 +63,7 @@ from booking.links import base_url
 from booking.models import Booking, Occurrence, Organisation, Room, Site, User
 from booking.services import bookings as booking_service
 from booking.services import places, room_context, search, visibility
+from booking.services.decisions import RIVAL_REASON
 from booking.services.errors import N_, InvalidRequest, NotFound
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -139,6 +147,14 @@ def site_out(site: Site) -> SiteOut:
         address=SiteAddress(street=site.street, postcode=site.postcode, city=site.city),
         timezone=site.timezone,
         description=site.description,
+        contact_name=site.contact_name,
+        contact_phone=site.contact_phone,
+        contact_email=site.contact_email,
+        active=site.active,
+        opening_hours=[
+            OpeningWindowOut(weekday=w.weekday, opens=clock(w.opens), closes=clock(w.closes))
+            for w in site.opening_windows
+        ],
         links=SiteLinks(
             self=_api_url("get_site", site_id=site.id),
             rooms=_api_url("list_rooms", site_id=site.id),
@@ -146,12 +162,30 @@ def site_out(site: Site) -> SiteOut:
     )
 
 
-def room_out(room: Room) -> RoomOut:
+def _part_ids(rooms: Sequence[Room]) -> dict[int, list[int]]:
+    """The active parts of each of ``rooms``, in one query (a list page has up to 200 rooms)."""
+    found: dict[int, list[int]] = {r.id: [] for r in rooms}
+    if rooms:
+        rows = db.session.execute(
+            select(Room.parent_id, Room.id)
+            .where(Room.parent_id.in_(list(found)), Room.active)
+            .order_by(Room.id)
+        )
+        for parent_id, room_id in rows:
+            found[parent_id].append(room_id)
+    return found
+
+
+def room_out(room: Room, part_ids: list[int] | None = None) -> RoomOut:
+    """``part_ids``: the room's active parts if already loaded (see ``_part_ids``)."""
     base = base_url()
+    if part_ids is None:
+        part_ids = _part_ids([room])[room.id]
     return RoomOut(
         id=room.id,
         site_id=room.site_id,
         parent_id=room.parent_id,
+        part_ids=part_ids,
         name=room.name,
         capacity=room.capacity,
         area_m2=room.area_m2,
@@ -162,6 +196,13 @@ def room_out(room: Room) -> RoomOut:
         hearing_loop=room.hearing_loop,
         approval_policy=room.approval_policy,
         house_rules=room.house_rules,
+        min_lead_minutes=room.min_lead_minutes,
+        max_advance_days=room.max_advance_days,
+        min_duration_minutes=room.min_duration_minutes,
+        max_duration_minutes=room.max_duration_minutes,
+        buffer_before_minutes=room.buffer_before_minutes,
+        buffer_after_minutes=room.buffer_after_minutes,
+        active=room.active,
         links=RoomLinks(
             self=_api_url("get_room", room_id=room.id),
             web=f"{base}/rooms/{room.id}",
@@ -249,7 +290,8 @@ def offer_out(occurrence: Occurrence) -> OfferOut:
 )
 def list_sites(user: User | None, query: PageQuery):
     """Active sites (schools, the library, district houses …) ordered by id."""
-    rows = _by_id(select(Site).where(Site.active), Site.id, query)
+    stmt = select(Site).where(Site.active).options(selectinload(Site.opening_windows))
+    rows = _by_id(stmt, Site.id, query)
     return _page(rows, query.limit, lambda s: (s.id,), site_out)
 
 
@@ -307,7 +349,9 @@ def list_rooms(user: User | None, query: RoomsQuery):
         raise
     after = _decode_cursor(query.cursor, 1)
     rooms = sorted((r for r in rooms if after is None or r.id > after[0]), key=lambda r: r.id)
-    return _page(rooms[: query.limit + 1], query.limit, lambda r: (r.id,), room_out)
+    rooms = rooms[: query.limit + 1]
+    parts = _part_ids(rooms)
+    return _page(rooms, query.limit, lambda r: (r.id,), lambda r: room_out(r, parts[r.id]))
 
 
 @operation(
@@ -542,7 +586,7 @@ def cancel_booking(user: User, booking_id: int, body: CancelIn):
     "/bookings/<int:booking_id>/approve",
     summary="Approve dates (managers)",
     tag="Bookings",
-    response=BookingOut,
+    response=ApproveOut,
     body=ApproveIn,
     body_required=False,
     auth="required",
@@ -550,9 +594,31 @@ def cancel_booking(user: User, booking_id: int, body: CancelIn):
 )
 def approve_booking(user: User, booking_id: int, body: ApproveIn):
     """For managers of the booking's site: approves the given pending dates, or all of them.
-    A date that has meanwhile become taken or closed is a 409 and nothing is approved."""
-    booking_service.approve(user, booking_id, body.occurrence_ids, body.comment)
-    return booking_out(_reload(booking_id))
+    A date that has meanwhile become taken or closed is a 409 and nothing is approved. Unless
+    `decline_rivals` is false, the other groups' pending dates that want the same time (in
+    this room, its parts or its whole) are declined in the same step, and each requester is
+    mailed `rival_reason` (or the prepared text); `declined_rivals` lists them. All or nothing:
+    if the approval fails, no rival is declined."""
+    declined: list[DeclinedRivalOut] = []
+    if body.decline_rivals:
+        reason = body.rival_reason.strip() or gettext(RIVAL_REASON)
+        decision = booking_service.approve_and_decline_rivals(
+            user, booking_id, body.occurrence_ids, body.comment, reason
+        )
+        declined = [
+            DeclinedRivalOut(
+                booking_id=o.booking_id,
+                occurrence_id=o.id,
+                room_id=o.room_id,
+                start=o.starts_at.astimezone(ZoneInfo(o.room.site.timezone)),
+                end=o.ends_at.astimezone(ZoneInfo(o.room.site.timezone)),
+            )
+            for o in decision.declined_rivals
+        ]
+    else:
+        booking_service.approve(user, booking_id, body.occurrence_ids, body.comment)
+    booking = booking_out(_reload(booking_id))
+    return ApproveOut(**booking.model_dump(), declined_rivals=declined)
 
 
 @operation(
@@ -664,7 +730,7 @@ def set_opening_hours(user: User, site_id: int, body: OpeningHoursIn):
     own hours then replace the site's. An empty list removes a room's override; for the site it
     means always open. Overlapping windows on a day are a 422 on `day<weekday>`. Approved dates
     are not re-checked: `outside_opening_hours` counts the upcoming ones now outside the hours.
-    Dated exceptions are not part of this operation (closures are)."""
+    Dated exceptions have their own operation (`PUT /sites/{site_id}/opening-exceptions`)."""
     saved = places.set_opening_hours(user, site_id, body.room_id, body.to_windows())
     return OpeningHoursOut(
         site_id=site_id,
@@ -672,6 +738,46 @@ def set_opening_hours(user: User, site_id: int, body: OpeningHoursIn):
         windows=[
             OpeningWindowModel(weekday=d, opens=clock(o), closes=clock(c))
             for d, o, c in saved.windows
+        ],
+        outside_opening_hours=saved.outside,
+    )
+
+
+@operation(
+    bp,
+    "PUT",
+    "/sites/<int:site_id>/opening-exceptions",
+    summary="Set the dated exceptions to the opening hours of a site or a room "
+    "(the site's managers, administrators)",
+    tag="Administration",
+    response=OpeningExceptionsOut,
+    body=OpeningExceptionsIn,
+    auth="required",
+    errors=(403, 404),
+)
+def set_opening_exceptions(user: User, site_id: int, body: OpeningExceptionsIn):
+    """Replaces every exception of the site (`room_id` null) or of one of its rooms from today
+    (the site's local date) on; past ones stay. On a date with an exception only its hours
+    apply (`closed`: nobody can book that date); a room's own exception overrides the site's,
+    and the site's applies to rooms with weekly hours of their own too. Errors name the entry,
+    e.g. `exceptions.2.closes` (closing before opening), `exceptions.0.date` (a past date or
+    one listed twice). Approved dates are not re-checked: `outside_opening_hours` counts the
+    upcoming ones now outside the hours."""
+    places.site_for_editing(user, site_id)  # 403/404 before any complaint about the body
+    saved = places.replace_opening_exceptions(user, site_id, body.room_id, body.to_commands())
+    return OpeningExceptionsOut(
+        site_id=saved.site_id,
+        room_id=saved.room_id,
+        exceptions=[
+            OpeningExceptionOut(
+                id=e.id,
+                date=e.day,
+                opens=None if e.opens is None else clock(e.opens),
+                closes=None if e.closes is None else clock(e.closes),
+                closed=e.opens is None,
+                reason=e.reason,
+            )
+            for e in saved.exceptions
         ],
         outside_opening_hours=saved.outside,
     )

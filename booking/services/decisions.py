@@ -28,6 +28,10 @@ from booking.services.requests import ACTIVE, REASON_MAX, audit, blocked_message
 from booking.services.room_context import load_context
 from booking.services.visibility import get_booking
 
+# What the other requesters are told when their time goes to someone else, unless the manager
+# writes something else (the API's default; the web form offers the same text to edit).
+RIVAL_REASON = N_("Another group was given this time.")
+
 
 def targets(
     booking: Booking,
@@ -123,7 +127,7 @@ def _decide(
         audit(status_action(status), user, booking, chosen, reason)
         if context is not None:
             occupancy.occupy(occupy, context.units, context.rules)
-        notify_booking_changed(booking, chosen, user)
+        notify_booking_changed(booking, chosen, user, now=now)
     return booking
 
 

@@ -332,6 +332,8 @@ class Dashboard:
     oldest_request_at: datetime | None  # when the longest-waiting open request was made
     today: list[Occurrence]  # approved dates of today, by start
     this_week: list[Occurrence]  # approved dates after today up to Sunday
+    # closures.ClosureHits: upcoming closures that fall on approved or pending dates
+    closures_hitting: tuple = ()
 
 
 def dashboard(user, *, zone: ZoneInfo, now: datetime | None = None) -> Dashboard:
@@ -370,12 +372,15 @@ def dashboard(user, *, zone: ZoneInfo, now: datetime | None = None) -> Dashboard
     if site_ids is not None:
         approved = approved.where(Room.site_id.in_(site_ids))
     week = list(db.session.scalars(approved))
+    from booking.services import closures  # closures -> decisions -> manage
+
     return Dashboard(
         pending_requests=requests,
         pending_dates=dates,
         oldest_request_at=oldest,
         today=[o for o in week if o.starts_at < tomorrow],
         this_week=[o for o in week if o.starts_at >= tomorrow],
+        closures_hitting=tuple(closures.closures_hitting_bookings(user, now=now)),
     )
 
 

@@ -8,13 +8,13 @@ into subject and text, so services stay free of templates and request state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking.models import Booking, Occurrence, OccurrenceStatus, User
+from booking.models import Booking, Occurrence, OccurrenceStatus, RequestMails, User
 from booking.services import mail
 
 
@@ -35,7 +35,9 @@ class Notice:
     """Something to tell ``recipient``: ``kind`` names the mail, ``path`` the page it links to
     (relative to the site's base URL), ``values`` what the text needs."""
 
-    kind: str  # "password_reset", "booking_received", "booking_changed", "booking_moved"
+    # "password_reset", "booking_received", "booking_changed", "booking_moved" (to requesters);
+    # "request_received", "request_digest" (to site managers)
+    kind: str
     recipient: User
     path: str
     booking: Booking | None = None
@@ -89,6 +91,18 @@ def send_password_reset(user: User, token: str, expires_in_minutes: int) -> None
     )
 
 
+def send_invitation(user: User, token: str, invited_for: str, expires_in_days: int) -> None:
+    """A new account's first mail: why it exists and the link to choose a password."""
+    _post(
+        Notice(
+            "invitation",
+            user,
+            f"/password-reset/{token}",
+            values={"invited_for": invited_for, "days": expires_in_days},
+        )
+    )
+
+
 def notify_booking_received(booking: Booking) -> None:
     """Tell the requester which dates were booked and whether they still wait for approval."""
     user = booking.requested_by
@@ -108,13 +122,36 @@ def notify_booking_received(booking: Booking) -> None:
     )
 
 
-def notify_booking_changed(booking: Booking, occurrences: Iterable[Occurrence], actor) -> None:
+def notify_booking_changed(
+    booking: Booking,
+    occurrences: Iterable[Occurrence],
+    actor,
+    *,
+    now: datetime | None = None,
+) -> None:
     """Tell the requester that a manager (or a fellow member) approved, declined or cancelled
-    dates. Nobody is told about their own action."""
+    dates: one mail per decision. Nobody is told about their own action.
+
+    An approval that leaves other upcoming dates of the booking unapproved (still waiting,
+    declined or cancelled) is a partial approval: the mail lists those dates too, each with its
+    status and reason, so the requester knows which dates they have and which not."""
     user = booking.requested_by
     changed = list(occurrences)
     if user is None or not changed or getattr(actor, "id", None) == user.id:
         return
+    status = changed[0].status
+    others: tuple[MailDate, ...] = ()
+    if status is OccurrenceStatus.APPROVED:
+        now = now or datetime.now(UTC)
+        ids = {o.id for o in changed}
+        others = _dates(
+            booking,
+            (
+                o
+                for o in booking.occurrences
+                if o.id not in ids and o.status is not OccurrenceStatus.APPROVED and o.ends_at > now
+            ),
+        )
     _post(
         Notice(
             "booking_changed",
@@ -122,7 +159,7 @@ def notify_booking_changed(booking: Booking, occurrences: Iterable[Occurrence], 
             "/my/bookings",
             booking=booking,
             dates=_dates(booking, changed),
-            values={"status": changed[0].status},
+            values={"status": status, "others": others, "partial": bool(others)},
         )
     )
 
@@ -160,5 +197,69 @@ def notify_booking_moved(
             booking=booking,
             dates=dates,
             values={"reason": reason},
+        )
+    )
+
+
+# A manager's mail about one request shows this many of its dates, then how many more.
+DATES_SHOWN = 5
+
+
+def _request_link(booking: Booking) -> str:
+    return f"/manage/requests?site={booking.room.site_id}&room={booking.room_id}"
+
+
+def notify_new_request(booking: Booking) -> None:
+    """Tell the site's managers who want a mail for each request ("each") that ``booking``
+    waits for their answer: its pending dates (the first few and how many), with a link to the
+    site's and room's open requests. Dates approved straight away need no answer, and a
+    requester who manages the site has their receipt already."""
+    pending = [o for o in booking.occurrences if o.status is OccurrenceStatus.PENDING]
+    if not pending:
+        return
+    dates = _dates(booking, pending)
+    for manager in booking.room.site.managers:
+        if (
+            not manager.active
+            or manager.request_mails is not RequestMails.EACH
+            or manager.id == booking.requested_by_id
+        ):
+            continue
+        _post(
+            Notice(
+                "request_received",
+                manager,
+                _request_link(booking),
+                booking=booking,
+                dates=dates[:DATES_SHOWN],
+                values={"count": len(dates), "more": max(len(dates) - DATES_SHOWN, 0)},
+            )
+        )
+
+
+@dataclass(frozen=True)
+class DigestRequest:
+    """One request in a manager's daily summary: its first pending dates and how many."""
+
+    booking: Booking
+    dates: tuple[MailDate, ...]
+    count: int
+    link: str  # the site's and room's open requests, relative to the site's base URL
+
+
+def digest_request(booking: Booking, pending: Sequence[Occurrence]) -> DigestRequest:
+    dates = _dates(booking, pending)
+    return DigestRequest(booking, dates[:DATES_SHOWN], len(dates), _request_link(booking))
+
+
+def notify_request_digest(manager: User, requests: Sequence[DigestRequest], waiting: int) -> None:
+    """A manager's daily summary: the ``requests`` that came in since the last one, and how
+    many requests wait at their sites in all (``waiting``)."""
+    _post(
+        Notice(
+            "request_digest",
+            manager,
+            "/manage/requests",
+            values={"requests": tuple(requests), "waiting": waiting},
         )
     )

@@ -6,8 +6,11 @@ and deactivate its rooms. Every change writes an audit row (``site_created``, ``
 as ``[old, new]``. The catalogue cache notices the change through its database triggers.
 
 Opening hours (``set_opening_hours``) are weekly windows of a site, or of one room overriding
-the site's; the audit row ``opening_hours_set`` names the windows. Dated exceptions (a holiday's
-hours) are not handled here: closures cover whole days off.
+the site's; the audit row ``opening_hours_set`` names the windows. Dated exceptions
+(``set_opening_exception``, ``replace_opening_exceptions``, ``delete_opening_exception``) give
+one date of a site or a room other hours, or close it; a room's own exception overrides the
+site's for that date (see ``booking.domain.tree``). Audit rows: ``opening_exception_set``,
+``opening_exception_deleted`` with the date and hours.
 
 Approved dates are never re-checked here: when a room's buffers or its parts change, the
 caller is told how many upcoming approved dates would now collide, so a manager can sort them
@@ -19,11 +22,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import pairwise
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -36,6 +39,7 @@ from booking.models import (
     Feature,
     Occurrence,
     OccurrenceStatus,
+    OpeningException,
     OpeningWindow,
     Room,
     Site,
@@ -660,3 +664,299 @@ def upcoming_outside_hours(room_ids: Iterable[int], *, now: datetime) -> int:
         if not facts.rules.opening.covers(domain.Slot(row.starts_at, row.ends_at), facts.zone):
             count += 1
     return count
+
+
+# --- dated exceptions to the opening hours ----------------------------------------------------
+
+EXCEPTION_REASON_MAX = 200
+MAX_EXCEPTIONS = 400  # in one replacement (the API's list)
+
+
+@dataclass(frozen=True)
+class ExceptionCommand:
+    """Other hours on one local date: ``opens``-``closes`` in minutes after local midnight
+    (``closes`` up to 1440, midnight at the end of the day), or closed all day (both None)."""
+
+    day: date
+    opens: int | None = None
+    closes: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ExceptionsSaved:
+    """The owner's upcoming exceptions after the change and how many upcoming approved dates
+    lie outside the hours that now apply; nothing approved was changed."""
+
+    site_id: int
+    room_id: int | None
+    exceptions: list[OpeningException]
+    outside: int = 0
+
+
+def _local_today(site: Site, now: datetime) -> date:
+    return domain.to_local(now, ZoneInfo(site.timezone)).date()
+
+
+def _owned_by(site_id: int, room_id: int | None):
+    owner = (
+        OpeningException.room_id.is_(None)
+        if room_id is None
+        else OpeningException.room_id == room_id
+    )
+    return (OpeningException.site_id == site_id, owner)
+
+
+def upcoming_opening_exceptions(
+    site_id: int, room_id: int | None, *, today: date
+) -> list[OpeningException]:
+    """The exceptions of one owner (the site, or one room's own) from ``today`` on, by date."""
+    return list(
+        db.session.scalars(
+            select(OpeningException)
+            .where(*_owned_by(site_id, room_id), OpeningException.day >= today)
+            .order_by(OpeningException.day)
+        )
+    )
+
+
+def exceptions_for_editing(
+    user, site_id: int, room_id: int | None, *, now: datetime | None = None
+) -> list[OpeningException]:
+    """The owner's upcoming exceptions, for someone who may change them."""
+    site = _exception_owner(user, site_id, room_id)
+    return upcoming_opening_exceptions(site.id, room_id, today=_local_today(site, now_or(now)))
+
+
+def _exception_owner(user, site_id: int, room_id: int | None) -> Site:
+    user = permissions.require_user(user)
+    site = site_for_editing(user, site_id)
+    if room_id is not None:
+        room = db.session.get(Room, room_id) if isinstance(room_id, int) else None
+        if room is None or room.site_id != site.id:
+            raise InvalidRequest(
+                N_("This site has no such room."), "room_id", code="room_not_at_site"
+            )
+    return site
+
+
+def _minutes_or_none(value: Any, field_name: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1440:
+        raise InvalidRequest(
+            N_("Please give a time between 00:00 and 24:00."), field_name, code="invalid_time"
+        )
+    return value
+
+
+def _validate_exception(
+    cmd: ExceptionCommand, *, today: date, prefix: str = "", day: str = "day"
+) -> ExceptionCommand:
+    """Errors name ``<prefix><day>``, ``<prefix>opens``, ``<prefix>closes``, ``<prefix>reason``."""
+    day_field = prefix + day
+    if not isinstance(cmd.day, date) or isinstance(cmd.day, datetime):
+        raise InvalidRequest(N_("Please give a date."), day_field, code="day_missing")
+    if cmd.day < today:
+        raise InvalidRequest(
+            N_("The date has passed: exceptions are for today or later."),
+            day_field,
+            code="day_in_past",
+        )
+    if cmd.day > today + timedelta(days=ADVANCE_MAX_DAYS):
+        raise InvalidRequest(
+            N_("The date is too far ahead: at most %(days)d days."),
+            day_field,
+            code="day_too_far_ahead",
+            days=ADVANCE_MAX_DAYS,
+        )
+    opens = _minutes_or_none(cmd.opens, f"{prefix}opens")
+    closes = _minutes_or_none(cmd.closes, f"{prefix}closes")
+    if opens is None and closes is not None:
+        raise InvalidRequest(
+            N_("Please give both times, or none for closed all day."),
+            f"{prefix}opens",
+            code="time_missing",
+        )
+    if closes is None and opens is not None:
+        raise InvalidRequest(
+            N_("Please give both times, or none for closed all day."),
+            f"{prefix}closes",
+            code="time_missing",
+        )
+    if opens is not None and closes is not None and not opens < closes:
+        raise InvalidRequest(
+            N_("The room must close after it opens, at 24:00 at the latest."),
+            f"{prefix}closes",
+            code="window_reversed",
+        )
+    reason = _text(cmd.reason, f"{prefix}reason", EXCEPTION_REASON_MAX)
+    return ExceptionCommand(cmd.day, opens, closes, reason)
+
+
+def _lock_site(site_id: int) -> None:
+    """PostgreSQL: one writer of a site's exceptions at a time, so no date gets two (SQLite:
+    ``begin_write`` holds the database's write lock already)."""
+    db.session.execute(select(Site.id).where(Site.id == site_id).with_for_update())
+
+
+def _clock(minutes: int | None) -> str | None:
+    return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _exception_details(row: OpeningException) -> dict[str, Any]:
+    """The audit details: the date and the hours as ``HH:MM`` (both None: closed all day)."""
+    return {"day": row.day.isoformat(), "opens": _clock(row.opens), "closes": _clock(row.closes)}
+
+
+def _write_exception(
+    user: User, site_id: int, room_id: int | None, cmd: ExceptionCommand, existing
+) -> OpeningException:
+    """Add or change the owner's exception of ``cmd.day`` (``existing``: its row or None) and
+    audit it; an unchanged one is left alone."""
+    if existing is not None:
+        before = (existing.opens, existing.closes, existing.reason)
+        if before == (cmd.opens, cmd.closes, cmd.reason):
+            return existing
+        existing.opens, existing.closes, existing.reason = cmd.opens, cmd.closes, cmd.reason
+        row = existing
+        previous = {
+            "previous": {
+                "opens": _clock(before[0]),
+                "closes": _clock(before[1]),
+                "reason": before[2],
+            }
+        }
+    else:
+        row = OpeningException(
+            site_id=site_id,
+            room_id=room_id,
+            day=cmd.day,
+            opens=cmd.opens,
+            closes=cmd.closes,
+            reason=cmd.reason,
+        )
+        db.session.add(row)
+        previous = {}
+    audit_trail.record(
+        "opening_exception_set",
+        user,
+        site_id=site_id,
+        room_id=room_id,
+        reason=cmd.reason,
+        **_exception_details(row),
+        **previous,
+    )
+    return row
+
+
+def _delete_exception(user: User, row: OpeningException) -> None:
+    audit_trail.record(
+        "opening_exception_deleted",
+        user,
+        site_id=row.site_id,
+        room_id=row.room_id,
+        reason=row.reason,
+        **_exception_details(row),
+    )
+    db.session.delete(row)
+
+
+def _exceptions_saved(site: Site, room_id: int | None, today: date, now: datetime):
+    db.session.flush()
+    if room_id is None:
+        affected = list(db.session.scalars(select(Room.id).where(Room.site_id == site.id)))
+    else:
+        affected = [room_id, *_site_tree(site.id).descendants(room_id)]
+    return ExceptionsSaved(
+        site.id,
+        room_id,
+        upcoming_opening_exceptions(site.id, room_id, today=today),
+        upcoming_outside_hours(affected, now=now),
+    )
+
+
+def set_opening_exception(
+    user,
+    site_id: int,
+    room_id: int | None,
+    cmd: ExceptionCommand,
+    *,
+    now: datetime | None = None,
+) -> ExceptionsSaved:
+    """Give one date of a site (``room_id`` None) or of one of its rooms other hours, or close
+    it; an exception the owner already has for that date is replaced. The date is the site's
+    local date, today or later. Errors name ``day``, ``opens``, ``closes``, ``reason`` or
+    ``room_id``."""
+    begin_write()  # SQLite: the write lock before anything is read
+    now = now_or(now)
+    site = _exception_owner(user, site_id, room_id)
+    _lock_site(site.id)
+    today = _local_today(site, now)
+    cmd = _validate_exception(cmd, today=today)
+    existing = db.session.scalar(
+        select(OpeningException).where(
+            *_owned_by(site.id, room_id), OpeningException.day == cmd.day
+        )
+    )
+    _write_exception(user, site.id, room_id, cmd, existing)
+    return _exceptions_saved(site, room_id, today, now)
+
+
+def replace_opening_exceptions(
+    user,
+    site_id: int,
+    room_id: int | None,
+    cmds: list[ExceptionCommand],
+    *,
+    now: datetime | None = None,
+) -> ExceptionsSaved:
+    """Make ``cmds`` the owner's exceptions from today on: dates not listed lose theirs, listed
+    ones are added or changed (past exceptions stay as they were). Errors name
+    ``exceptions.<index>.<date|opens|closes|reason>`` (the API's names); a date listed twice
+    is a 422 on the second one's ``date``."""
+    begin_write()  # SQLite: the write lock before anything is read
+    now = now_or(now)
+    site = _exception_owner(user, site_id, room_id)
+    _lock_site(site.id)
+    today = _local_today(site, now)
+    if not isinstance(cmds, list | tuple) or len(cmds) > MAX_EXCEPTIONS:
+        raise InvalidRequest(
+            N_("Please give at most %(count)d exceptions at once."),
+            "exceptions",
+            code="too_many_exceptions",
+            count=MAX_EXCEPTIONS,
+        )
+    wanted: dict[date, ExceptionCommand] = {}
+    for index, cmd in enumerate(cmds):
+        prefix = f"exceptions.{index}."
+        checked = _validate_exception(cmd, today=today, prefix=prefix, day="date")
+        if checked.day in wanted:
+            raise InvalidRequest(
+                N_("This date is listed twice."), f"{prefix}date", code="day_listed_twice"
+            )
+        wanted[checked.day] = checked
+    current = {row.day: row for row in upcoming_opening_exceptions(site.id, room_id, today=today)}
+    for day, row in current.items():
+        if day not in wanted:
+            _delete_exception(user, row)
+    for day, cmd in wanted.items():
+        _write_exception(user, site.id, room_id, cmd, current.get(day))
+    return _exceptions_saved(site, room_id, today, now)
+
+
+def delete_opening_exception(
+    user, exception_id: int, *, now: datetime | None = None
+) -> ExceptionsSaved:
+    """Remove one exception: its date has the weekly hours again (or the site's exception, when
+    a room's own one is removed)."""
+    begin_write()  # SQLite: the write lock before anything is read
+    now = now_or(now)
+    user = permissions.require_user(user)
+    row = db.session.get(OpeningException, exception_id)
+    if row is None:
+        raise NotFound(N_("There is no such exception to the opening hours."))
+    site = site_for_editing(user, row.site_id)
+    room_id = row.room_id
+    _delete_exception(user, row)
+    return _exceptions_saved(site, room_id, _local_today(site, now), now)

@@ -30,7 +30,7 @@ from booking.models import (
 from booking.services import audit as audit_trail
 from booking.services import occupancy, permissions
 from booking.services.errors import N_, Conflict, InvalidRequest, NotPermitted
-from booking.services.notifications import notify_booking_received
+from booking.services.notifications import notify_booking_received, notify_new_request
 from booking.services.room_context import RoomContext, active_room, load_context
 
 TITLE_MAX = 200
@@ -354,4 +354,5 @@ def request_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -
         if decided:
             occupancy.occupy(occurrences, plan.context.units, plan.context.rules)
         notify_booking_received(booking)
+        notify_new_request(booking)
     return booking

@@ -17,7 +17,9 @@ from booking.web import (  # noqa: E402, F401
     home,
     manage,
     manage_bookings,
+    manage_history,
     my,
+    photos,
     plans,
     rooms,
 )

@@ -47,6 +47,10 @@ def test_document_describes_every_route(client):
         ("put", "/api/v1/sites/{site_id}/opening-hours"),
         ("post", "/api/v1/rooms"),
         ("patch", "/api/v1/rooms/{room_id}"),
+        ("post", "/api/v1/closures"),
+        ("post", "/api/v1/sites/{site_id}/closures/import"),
+        ("put", "/api/v1/sites/{site_id}/opening-exceptions"),
+        ("get", "/api/v1/audit"),
     }
     assert {(m, p) for p, ops in paths.items() for m in ops} == expected
     booking_in = document["components"]["schemas"]["BookingIn"]

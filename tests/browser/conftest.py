@@ -58,6 +58,10 @@ def live_server(app, database_url) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+    # The live app's connections belong to its own engine: close them, or PostgreSQL runs end
+    # with "connection deleted while still open" warnings.
+    with live.app_context():
+        live.extensions["sqlalchemy"].engine.dispose()
 
 
 @pytest.fixture(scope="session")

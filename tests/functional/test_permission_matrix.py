@@ -11,6 +11,7 @@ A new route must be added here: ``test_every_route_is_in_the_matrix`` fails othe
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -124,8 +125,70 @@ def path(template: str) -> Callable[[World, str], str]:
     return build
 
 
+def manager_x_of_site_x(w: World, role: str) -> str:
+    return f"/admin/sites/{w.site_x.id}/managers/{w.users['manager_x'].id}/remove"
+
+
+manager_x_of_site_x.__doc__ = "/admin/sites/{site}/managers/{manager}/remove"
+
+
+def room_x_in_the_week_of_bx(w: World, role: str) -> str:
+    """Room X's calendar in the week of the role's pending private booking there."""
+    from zoneinfo import ZoneInfo
+
+    starts = w.booking_x[role].occurrences[0].starts_at
+    year, week, _day = starts.astimezone(ZoneInfo(w.site_x.timezone)).isocalendar()
+    return f"/rooms/{w.room_x.id}?week={year}-W{week:02d}"
+
+
+room_x_in_the_week_of_bx.__doc__ = "/rooms/{room}?week=<the week of bx>"
+
+
 def member_of_site_x(anonymous, member, manager_x, manager_y, admin) -> dict[str, int]:
     return dict(zip(ROLES, (anonymous, member, manager_x, manager_y, admin), strict=True))
+
+
+def with_closure(template: str) -> Callable[[World, str], str]:
+    """A path with {closure}: a new closure of site X over the role's own booking there."""
+
+    def build(w: World, role: str) -> str:
+        from booking.extensions import db
+        from booking.models import Closure
+
+        own = w.booking_x[role].occurrences[0]
+        closure = Closure(
+            site_id=w.site_x.id, starts_at=own.starts_at, ends_at=own.ends_at, reason="Matrix"
+        )
+        db.session.add(closure)
+        db.session.flush()
+        return path(template.replace("{closure}", str(closure.id)))(w, role)
+
+    build.__doc__ = template
+    return build
+
+
+MATRIX_ICS = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Matrix//DE\r\nBEGIN:VEVENT\r\n"
+    "UID:matrix@example.org\r\nSUMMARY:Ferien\r\nDTSTART;VALUE=DATE:20300107\r\n"
+    "DTEND;VALUE=DATE:20300108\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def with_opening_exception(template: str) -> Callable[[World, str], str]:
+    """A path with {exception}: a new dated opening exception of site X for each call."""
+
+    def build(w: World, role: str) -> str:
+        from booking.extensions import db
+        from booking.models import OpeningException
+
+        day = datetime.now(UTC).date() + timedelta(days=30 + ROLES.index(role))
+        row = OpeningException(site_id=w.site_x.id, day=day, reason="Matrix")
+        db.session.add(row)
+        db.session.flush()
+        return path(template.replace("{exception}", str(row.id)))(w, role)
+
+    build.__doc__ = template
+    return build
 
 
 CASES = [
@@ -279,6 +342,35 @@ CASES = [
         json=lambda w, r: {"windows": [{"weekday": 0, "opens": "16:00", "closes": "22:00"}]},
         api=True,
     ),
+    # Dated opening exceptions (#11).
+    Case(
+        "POST",
+        path("/admin/sites/{site}/opening-hours/exceptions"),
+        member_of_site_x(302, 403, 302, 403, 302),
+        data=lambda w, r: {"exception-day": "2030-01-07", "exception-closed": "y"},
+    ),
+    Case(
+        "POST",
+        path("/admin/rooms/{room}/opening-hours/exceptions"),
+        member_of_site_x(302, 403, 422, 403, 422),
+        data=lambda w, r: {
+            "exception-day": "2030-01-07",
+            "exception-opens": "14:00",
+            "exception-closes": "10:00",
+        },
+    ),
+    Case(
+        "POST",
+        with_opening_exception("/admin/opening-exceptions/{exception}/delete"),
+        member_of_site_x(302, 403, 302, 403, 302),
+    ),
+    Case(
+        "PUT",
+        path("/api/v1/sites/{site}/opening-exceptions"),
+        member_of_site_x(401, 403, 200, 403, 200),
+        json=lambda w, r: {"exceptions": [{"date": "2030-01-07", "closed": True}]},
+        api=True,
+    ),
     Case("GET", path("/admin"), member_of_site_x(302, 403, 200, 200, 200)),
     Case("GET", path("/admin/sites/new"), member_of_site_x(302, 403, 403, 403, 200)),
     Case(
@@ -343,6 +435,138 @@ CASES = [
         member_of_site_x(401, 403, 200, 403, 200),
         json=lambda w, r: {"capacity": 12},
         api=True,
+    ),
+    # Audit history (#11).
+    Case(
+        "GET",
+        path("/manage/bookings/{bx}/history"),
+        member_of_site_x(302, 200, 200, 404, 200),
+    ),
+    Case("GET", path("/admin/sites/{site}/history"), member_of_site_x(302, 403, 200, 403, 200)),
+    Case("GET", path("/admin/rooms/{room}/history"), member_of_site_x(302, 403, 200, 403, 200)),
+    Case("GET", path("/admin/audit"), member_of_site_x(302, 403, 403, 403, 200)),
+    Case(
+        "GET",
+        path("/admin/audit?site={site}&room={room}&action=approved&since=2030-01-07&page=2"),
+        member_of_site_x(302, 403, 403, 403, 200),
+    ),
+    Case(
+        "GET",
+        path("/api/v1/audit?booking_id={bx}"),
+        member_of_site_x(401, 200, 200, 404, 200),
+        api=True,
+    ),
+    Case(
+        "GET",
+        path("/api/v1/audit?site_id={site}&room_id={room}&action=approved"),
+        member_of_site_x(401, 403, 200, 403, 200),
+        api=True,
+    ),
+    Case("GET", path("/api/v1/audit"), member_of_site_x(401, 422, 422, 422, 200), api=True),
+    # Managers' request mails and calendars (#11).
+    # The calendar shows private titles and requests to site X's managers only.
+    Case("GET", room_x_in_the_week_of_bx, same(200)),
+    Case(
+        "POST",
+        path("/profile?request-mails"),
+        member_of_site_x(302, 403, 302, 302, 302),
+        data=lambda w, r: {"mails-submit": "1", "mails-request_mails": "digest"},
+    ),
+    # People and organisations administration (#11).
+    Case("GET", path("/admin/users"), member_of_site_x(302, 403, 403, 403, 200)),
+    Case("GET", path("/admin/users/{member}"), member_of_site_x(302, 403, 403, 403, 200)),
+    Case(
+        "POST",
+        path("/admin/users/{member}"),
+        member_of_site_x(302, 403, 403, 403, 302),
+        data=lambda w, r: {"action": "deactivate"},
+    ),
+    # A site's managers may see who else manages it (read-only).
+    Case("GET", path("/admin/sites/{site}/managers"), member_of_site_x(302, 403, 200, 403, 200)),
+    Case(
+        "POST",
+        path("/admin/sites/{site}/managers"),
+        member_of_site_x(302, 403, 403, 403, 302),
+        data=lambda w, r: {"email": w.users["member"].email},
+    ),
+    Case("POST", manager_x_of_site_x, member_of_site_x(302, 403, 403, 403, 302)),
+    Case("GET", path("/admin/organisations"), member_of_site_x(302, 403, 403, 403, 200)),
+    Case("GET", path("/admin/organisations/{org}"), member_of_site_x(302, 403, 403, 403, 200)),
+    Case(
+        "POST",
+        path("/admin/organisations/{org}"),
+        member_of_site_x(302, 403, 403, 403, 302),
+        data=lambda w, r: {"trusted": "1"},
+    ),
+    # Closures (#11).
+    Case("GET", path("/admin/sites/{site}/closures"), member_of_site_x(302, 403, 200, 403, 200)),
+    Case(
+        "POST",
+        path("/admin/sites/{site}/closures"),
+        member_of_site_x(302, 403, 302, 403, 302),
+        data=lambda w, r: {"from_day": "2030-01-07", "to_day": "2030-01-08", "reason": "Umbau"},
+    ),
+    Case(
+        "POST",
+        path("/admin/sites/{site}/closures/import"),
+        member_of_site_x(302, 403, 302, 403, 302),
+        data=lambda w, r: {"holidays": "public"},
+    ),
+    Case(
+        "GET",
+        with_closure("/admin/sites/{site}/closures/hits?closure={closure}"),
+        member_of_site_x(302, 403, 200, 403, 200),
+    ),
+    Case(
+        "POST",
+        with_closure("/admin/sites/{site}/closures/hits?closure={closure}"),
+        member_of_site_x(302, 403, 302, 403, 302),
+        data=lambda w, r: {"reason": "Wasserschaden"},
+    ),
+    Case(
+        "POST",
+        with_closure("/admin/sites/{site}/closures/{closure}/delete"),
+        member_of_site_x(302, 403, 302, 403, 302),
+    ),
+    Case(
+        "POST",
+        path("/api/v1/closures"),
+        member_of_site_x(401, 403, 201, 403, 201),
+        json=lambda w, r: {
+            "site_id": w.site_x.id,
+            "starts_at": w.booking_x[r].occurrences[0].starts_at.isoformat(),
+            "ends_at": w.booking_x[r].occurrences[0].ends_at.isoformat(),
+            "reason": "Wasserschaden",
+        },
+        api=True,
+    ),
+    Case(
+        "POST",
+        path("/api/v1/sites/{site}/closures/import"),
+        member_of_site_x(401, 403, 200, 403, 200),
+        data=lambda w, r: MATRIX_ICS,
+        api=True,
+    ),
+    # Room import and site photos (#11).
+    Case("GET", path("/admin/import"), member_of_site_x(302, 403, 403, 403, 200)),
+    Case(
+        "POST",
+        path("/admin/import"),
+        member_of_site_x(302, 403, 403, 403, 422),
+        data=lambda w, r: {},
+    ),
+    Case("GET", path("/sites/{site}/photo"), same(404)),
+    Case(
+        "POST",
+        path("/admin/sites/{site}/edit"),
+        member_of_site_x(302, 403, 422, 403, 422),
+        data=lambda w, r: {
+            "name": "Site X",
+            "kind": "school",
+            "district": "Mitte",
+            "timezone": "Europe/Berlin",
+            "photo": (io.BytesIO(b"no image"), "photo.jpg"),
+        },
     ),
     # The JSON API.
     Case("GET", path("/api/v1/openapi.json"), same(200), api=True),

@@ -6,6 +6,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import (
+    abort,
     current_app,
     flash,
     redirect,
@@ -19,14 +20,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from booking.errors import error_text
 from booking.extensions import limiter
-from booking.services import accounts, permissions
-from booking.services.errors import InvalidRequest
+from booking.services import accounts, permissions, request_mails
+from booking.services.errors import InvalidRequest, NotPermitted
 from booking.web.accounts import bp
 from booking.web.accounts.forms import (
     ChangePasswordForm,
     LoginForm,
     ProfileForm,
     RegisterForm,
+    RequestMailsForm,
     ResetPasswordForm,
     ResetRequestForm,
 )
@@ -109,14 +111,19 @@ def login():
     form = LoginForm()
     failed = False
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
-        if user is None:
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except NotPermitted as exc:  # a deactivated account, and the password was right
             failed = True
-            # One message for an unknown address and a wrong password alike.
-            form.form_errors.append(_("The e-mail address or the password is not right."))
+            form.form_errors.append(error_text(exc))
         else:
-            _start_session(user, remember=form.remember.data)
-            return redirect(next_url or _landing(user))
+            if user is None:
+                failed = True
+                # One message for an unknown address and a wrong password alike.
+                form.form_errors.append(_("The e-mail address or the password is not right."))
+            else:
+                _start_session(user, remember=form.remember.data)
+                return redirect(next_url or _landing(user))
     status = 200 if not form.errors and not failed else 422
     return render_template("accounts/login.html", form=form, next_url=next_url), status
 
@@ -174,6 +181,11 @@ def password_reset(token: str):
 def profile():
     profile_form = ProfileForm(prefix="profile", obj=current_user)
     password_form = ChangePasswordForm(prefix="password")
+    # Managers (and admins) choose how they hear of new requests.
+    is_manager = permissions.manages_any_site(current_user)
+    mails_form = RequestMailsForm(
+        prefix="mails", formdata=None, data={"request_mails": current_user.request_mails.value}
+    )
     failed = False
     if request.method == "POST" and "profile-submit" in request.form:
         if profile_form.validate_on_submit():
@@ -201,10 +213,27 @@ def profile():
                 flash(_("Your new password is saved."), "success")
                 return redirect(url_for("accounts.profile"))
         failed = True
+    elif request.method == "POST" and "mails-submit" in request.form:
+        if not is_manager:
+            abort(403, description=_("You do not manage any site."))
+        profile_form = ProfileForm(prefix="profile", obj=current_user, formdata=None)
+        mails_form = RequestMailsForm(prefix="mails")
+        if mails_form.validate_on_submit():
+            try:
+                request_mails.set_request_mails(current_user, mails_form.request_mails.data)
+            except InvalidRequest as exc:
+                field_error(mails_form, exc)
+            else:
+                flash(_("Your choice of e-mails about requests is saved."), "success")
+                return redirect(url_for("accounts.profile"))
+        failed = True
     elif request.method == "POST":
         failed = True
     return render_template(
-        "accounts/profile.html", profile_form=profile_form, password_form=password_form
+        "accounts/profile.html",
+        profile_form=profile_form,
+        password_form=password_form,
+        mails_form=mails_form if is_manager else None,
     ), (422 if failed else 200)
 
 

@@ -1,7 +1,17 @@
-"""The ``admin`` blueprint: sites and rooms for administrators and the sites' managers."""
+"""The ``admin`` blueprint: sites, rooms, opening hours, closures, people, organisations, the
+room import and the audit history, for administrators and (where it says so) the sites'
+managers."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from booking.web.admin import views  # noqa: E402, F401  (routes)
+# The modules register their routes on ``bp``.
+from booking.web.admin import (  # noqa: E402, F401
+    audit,
+    closures,
+    exceptions,
+    imports,
+    people,
+    views,
+)

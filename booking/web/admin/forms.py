@@ -7,6 +7,7 @@ from datetime import time as dt_time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
     EmailField,
@@ -21,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
 from booking.models import ApprovalPolicy, SiteKind
-from booking.services import places
+from booking.services import places, room_import, site_photos
 from booking.web.forms import FEATURE_LABELS, MultiCheckboxField, choices
 
 SITE_KIND_LABELS = {
@@ -71,10 +72,34 @@ class SiteForm(FlaskForm):
         default=True,
         description=_l("Only administrators may change this."),
     )
+    photo = FileField(
+        _l("Photo"),
+        validators=[
+            FileAllowed(site_photos.EXTENSIONS, _l("Please choose a JPEG, PNG or WebP image.")),
+            FileSize(
+                site_photos.PHOTO_MAX_BYTES,
+                message=_l(
+                    "The photo is too large: at most %(max)d MB, please.",
+                    max=site_photos.PHOTO_MAX_MB,
+                ),
+            ),
+        ],
+        description=_l(
+            "Optional: a JPEG, PNG or WebP image of at most %(max)d MB, shown on the site's page.",
+            max=site_photos.PHOTO_MAX_MB,
+        ),
+        render_kw={"accept": "image/jpeg,image/png,image/webp"},
+    )
+    remove_photo = BooleanField(_l("Remove the photo"))
 
     def fill(self, cmd: places.SiteCommand) -> None:
         for name, value in vars(cmd).items():
             getattr(self, name).data = value
+
+    def photo_upload(self) -> bytes | None:
+        """The uploaded photo's bytes (None: no file chosen)."""
+        upload = self.photo.data
+        return upload.read() if upload else None
 
     def command(self, *, keep_active: bool | None = None) -> places.SiteCommand:
         """``keep_active``: the site's current state, for editors who may not change it."""
@@ -256,3 +281,26 @@ for _day in range(7):
             _name.format(d=_day),
             _time(_l("From") if _i % 2 == 0 else _l("Until")),
         )
+
+
+class ImportForm(FlaskForm):
+    """A CSV file of sites and rooms (``services.room_import``)."""
+
+    file = FileField(
+        _l("CSV file"),
+        validators=[
+            FileRequired(_l("Please choose a CSV file.")),
+            FileAllowed(["csv", "txt"], _l("Please choose a CSV file (.csv).")),
+            FileSize(
+                room_import.MAX_BYTES,
+                message=_l(
+                    "The file is too large: at most %(max)d MB, please.",
+                    max=room_import.MAX_BYTES // (1024 * 1024),
+                ),
+            ),
+        ],
+        description=_l(
+            "UTF-8, separated by commas or semicolons (Excel: “CSV UTF-8”), one row per room."
+        ),
+        render_kw={"accept": ".csv,text/csv"},
+    )

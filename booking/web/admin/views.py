@@ -6,15 +6,15 @@ field comes back as a form error, anything else (403, 404) reaches ``booking/err
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from booking.services import places
+from booking.services import places, site_photos
 from booking.services.errors import InvalidRequest
-from booking.web.admin import bp
+from booking.web.admin import bp, exceptions
 from booking.web.admin.forms import (
     SITE_KIND_LABELS,
     WEEKDAY_LABELS,
@@ -67,6 +67,7 @@ def new_site():
     if form.validate_on_submit():
         try:
             site = places.create_site(current_user, form.command())
+            _save_photo(form, site.id)
         except InvalidRequest as exc:
             field_error(form, exc)
         else:
@@ -86,12 +87,24 @@ def edit_site(site_id: int):
         keep = None if current_user.is_admin else site.active
         try:
             places.update_site(current_user, site.id, form.command(keep_active=keep))
+            _save_photo(form, site.id)
         except InvalidRequest as exc:
             field_error(form, exc)
         else:
             flash(_("The site %(name)s is saved.", name=site.name), "success")
             return redirect(url_for("admin.index"))
     return render_template("admin/site_form.html", form=form, site=site), _status(form)
+
+
+def _save_photo(form: SiteForm, site_id: int) -> None:
+    """A new photo replaces the old one; "remove the photo" without a new one removes it."""
+    site_photos.change_photo(
+        current_user,
+        site_id,
+        site_photos.folder(current_app.instance_path),
+        data=form.photo_upload(),
+        remove=bool(form.remove_photo.data),
+    )
 
 
 @bp.route("/sites/<int:site_id>/rooms/new", methods=["GET", "POST"])
@@ -163,7 +176,12 @@ def _opening_hours(site, room):
                 )
             return redirect(url_for("admin.index"))
     return render_template(
-        "admin/opening_hours.html", form=form, site=site, room=room, weekdays=WEEKDAY_LABELS
+        "admin/opening_hours.html",
+        form=form,
+        site=site,
+        room=room,
+        weekdays=WEEKDAY_LABELS,
+        **exceptions.section(site, room),  # the dated exceptions below the week
     ), _status(form)
 
 
