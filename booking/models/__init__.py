@@ -5,6 +5,7 @@ from booking.models.bookings import AuditEvent, Booking, Occupancy, Occurrence
 from booking.models.enums import (
     ApprovalPolicy,
     Feature,
+    JoinStatus,
     MemberRole,
     OccurrenceStatus,
     OrganisationKind,
@@ -13,7 +14,7 @@ from booking.models.enums import (
 )
 from booking.models.feeds import FeedChange, FeedToken
 from booking.models.mail import OutboxMessage
-from booking.models.people import Membership, Organisation, User, site_manager
+from booking.models.people import JoinRequest, Membership, Organisation, User, site_manager
 from booking.models.places import (
     CatalogueVersion,
     Closure,
@@ -39,6 +40,8 @@ __all__ = [
     "Feature",
     "FeedChange",
     "FeedToken",
+    "JoinRequest",
+    "JoinStatus",
     "MemberRole",
     "Membership",
     "Occupancy",

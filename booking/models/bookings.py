@@ -48,6 +48,12 @@ class Booking(db.Model):
     rrule: Mapped[str | None] = mapped_column(String(500))
     exdates: Mapped[list[str]] = mapped_column(JSON, default=list)
     skip_closures: Mapped[bool] = mapped_column(default=False)
+    # Idempotent submission: the booking form's one-time key (or "api:<user id>:<the API's
+    # Idempotency-Key>"), unique, so a repeated submission finds this booking instead of making
+    # a second one; and a digest of what was submitted, so a reused key with another body is
+    # told apart.
+    submission_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    submission_digest: Mapped[str | None] = mapped_column(String(64))
     house_rules_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -55,6 +55,15 @@ class OrganisationKind(StrEnum):
     OTHER = "other"
 
 
+class JoinStatus(StrEnum):
+    """Where a request to join an organisation stands."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
 class MemberRole(StrEnum):
     MEMBER = "member"
     ADMIN = "admin"  # may add and remove members
