@@ -219,3 +219,21 @@ def test_room_validation_names_the_field(client, db, make_site, make_user, login
     assert response.status_code == 422
     assert 'id="buffer_before_minutes-error"' in response.get_data(as_text=True)
     assert db.session.scalar(select(Room)) is None
+
+
+def test_the_site_list_nests_parts_under_their_whole(
+    client, make_site, make_room, make_user, login_as
+):
+    """A part named to sort before its whole still appears inside the whole's entry."""
+    site = make_site()
+    hall = make_room(site, name="Turnhalle")
+    make_room(site, name="A-Drittel", parent=hall)
+    make_room(site, name="Werkraum")
+    login_as(make_user(manages=[site]))
+    html = client.get("/admin").get_data(as_text=True)
+    whole = html.index(">Turnhalle</a>")
+    part = html.index(">A-Drittel</a>")
+    other = html.index(">Werkraum</a>")
+    assert whole < part < other  # the part comes inside the hall's entry, before the next room
+    assert html.count(">A-Drittel</a>") == 1
+    assert html[whole:part].count("<ul>") == 1  # one level deeper
