@@ -42,7 +42,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Table, create_engine, text
+from sqlalchemy import JSON, Table, create_engine, select, text
 from sqlalchemy.engine import Connection, make_url
 
 from booking import domain
@@ -256,7 +256,7 @@ class RoomSpec:
     parent_id: int | None
     name: str
     capacity: int
-    features: tuple[Feature, ...]
+    features: tuple[str, ...]  # feature keys
     buffer: int = 0  # minutes before and after
     policy: ApprovalPolicy = ApprovalPolicy.MANUAL
 
@@ -404,7 +404,7 @@ class Generator:
             },
         )
         for feature in sorted(set(spec.features)):
-            self.w.add(RoomFeature.__table__, {"room_id": spec.id, "feature": feature.value})
+            self.w.add(RoomFeature.__table__, {"room_id": spec.id, "feature": feature})
 
     def closures(self, site_id: int, periods, reason_prefix: str) -> list[domain.Closure]:
         found = []
@@ -609,7 +609,7 @@ def _city_rooms(
             None,
             "Sporthalle",
             120,
-            (Feature.SPORTS_FLOOR, Feature.CHANGING_ROOMS, Feature.SHOWERS),
+            ("sports_floor", "changing_rooms", "showers"),
             buffer=15,
         )
         parts = [
@@ -619,18 +619,16 @@ def _city_rooms(
         families.append([hall, *parts])
         next_id += 4
         plain = [
-            ("Aula", 200, (Feature.STAGE, Feature.SOUND_SYSTEM, Feature.PIANO, Feature.PROJECTOR)),
-            ("Musikraum", 30, (Feature.PIANO, Feature.WHITEBOARD)),
-            ("Computerraum", 28, (Feature.COMPUTERS, Feature.PROJECTOR, Feature.WIFI)),
-            ("Mensa", 80, (Feature.KITCHEN, Feature.TABLES_CHAIRS)),
-            ("Klassenraum A", 30, (Feature.WHITEBOARD,)),
-            ("Klassenraum B", 30, (Feature.WHITEBOARD,)),
+            ("Aula", 200, ("stage", "sound_system", "piano", "projector")),
+            ("Musikraum", 30, ("piano", "whiteboard")),
+            ("Computerraum", 28, ("computers", "projector", "wifi")),
+            ("Mensa", 80, ("kitchen", "tables_chairs")),
+            ("Klassenraum A", 30, ("whiteboard",)),
+            ("Klassenraum B", 30, ("whiteboard",)),
         ]
     else:
         big = rng.choice((80, 100, 120, 150))
-        hall = RoomSpec(
-            next_id, site_id, None, "Großer Saal", big, (Feature.STAGE, Feature.TABLES_CHAIRS), 15
-        )
+        hall = RoomSpec(next_id, site_id, None, "Großer Saal", big, ("stage", "tables_chairs"), 15)
         parts = [
             RoomSpec(
                 next_id + i, site_id, hall.id, f"Großer Saal, Hälfte {i}", big // 2, hall.features
@@ -640,24 +638,24 @@ def _city_rooms(
         families.append([hall, *parts])
         next_id += 3
         plain = [
-            ("Seminarraum 1", 24, (Feature.PROJECTOR, Feature.FLIPCHART)),
-            ("Seminarraum 2", 20, (Feature.SCREEN, Feature.WHITEBOARD)),
-            ("Clubraum", 40, (Feature.TABLES_CHAIRS,)),
-            ("Küche", 12, (Feature.KITCHEN,)),
+            ("Seminarraum 1", 24, ("projector", "flipchart")),
+            ("Seminarraum 2", 20, ("screen", "whiteboard")),
+            ("Clubraum", 40, ("tables_chairs",)),
+            ("Küche", 12, ("kitchen",)),
             ("Gruppenraum", 16, ()),
-            ("Bewegungsraum", 30, (Feature.MIRRORS, Feature.SOUND_SYSTEM)),
+            ("Bewegungsraum", 30, ("mirrors", "sound_system")),
             # Libraries rent a small study room by the hour: the busy room of the dataset.
-            ("Lernraum", 10, (Feature.SCREEN, Feature.WIFI))
+            ("Lernraum", 10, ("screen", "wifi"))
             if kind is SiteKind.LIBRARY
-            else ("Besprechungsraum", 10, (Feature.SCREEN,)),
+            else ("Besprechungsraum", 10, ("screen",)),
         ]
-    extra = (Feature.WIFI, Feature.PROJECTOR, Feature.DARKENING, Feature.FLIPCHART)
+    extra = ("wifi", "projector", "darkening", "flipchart")
     for name, capacity, features in plain:
         chosen = set(features) | {f for f in extra if rng.random() < 0.3}
         policy = rng.choice(
             (ApprovalPolicy.MANUAL, ApprovalPolicy.AUTOMATIC, ApprovalPolicy.TRUSTED)
         )
-        buffer = 15 if Feature.KITCHEN in chosen else 0
+        buffer = 15 if "kitchen" in chosen else 0
         families.append(
             [RoomSpec(next_id, site_id, None, name, capacity, tuple(chosen), buffer, policy)]
         )
@@ -864,7 +862,8 @@ def generate_peer(gen: Generator) -> None:
     n_rooms = 20 if gen.tiny else 200 * scale
     site_id = gen.site(0, SiteKind.OTHER, "Peer-Haus", ())
     specs = []
-    features = list(Feature)
+    # The seeded equipment list (migration 0009), in its order.
+    features = list(gen.w.conn.scalars(select(Feature.key).order_by(Feature.position, Feature.key)))
     for i in range(n_rooms):
         chosen = tuple(f for f in features if rng.random() < 0.25)
         spec = RoomSpec(

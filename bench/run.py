@@ -488,7 +488,6 @@ class InProcess:
     def search_figures(self, plans: bool) -> None:
         from booking import domain
         from booking.extensions import db
-        from booking.models import Feature
         from booking.services.search import RoomQuery, search_rooms
 
         settings, ds, zone = self.settings, self.ds, gen.ZONE
@@ -500,7 +499,7 @@ class InProcess:
             capacity, features = None, ()
             label, target = "2a free-room search, 2 h slot, all rooms", 8.0
         else:
-            capacity, features = 20, (Feature.PROJECTOR,)
+            capacity, features = 20, ("projector",)
             label, target = "2a free-room search, Tue 18-20, ≥20 people, projector", 10.0
         query = RoomQuery(start=start, end=end, min_capacity=capacity, features=features)
         found = search_rooms(query, zone=zone, now=ds.now)
@@ -524,7 +523,7 @@ class InProcess:
             slot.starts_at,
             slot.ends_at,
             capacity or 0,
-            features[0].value if features else None,
+            features[0] if features else None,
             zone,
         )
         bare_ids = sorted(r for (r,) in db.session.execute(text(sql), params))

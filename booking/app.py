@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _init_database(app)
     register_error_handlers(app)
+    _init_favicon(app)
     unit_of_work.init_app(app)
     mails.init_app(app)
     i18n.init_app(app)
@@ -47,6 +48,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
+    if app.config["ENV"] == "development" and not app.testing:
+        from booking.web import dev_outbox  # the outbox as a page: development only
+
+        app.register_blueprint(dev_outbox.bp)
 
 
 def _new_app(config: dict[str, Any] | None) -> Flask:
@@ -96,6 +101,18 @@ def _init_database(app: Flask) -> None:
 
     with app.app_context():
         install_database_hooks(db.engine)
+
+
+def _init_favicon(app: Flask) -> None:
+    """Browsers ask for /favicon.ico whatever the page links: answer with the site's SVG icon."""
+    from flask import send_from_directory
+
+    def favicon():
+        return send_from_directory(
+            app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400
+        )
+
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 
 def _init_logging(app: Flask) -> None:

@@ -21,6 +21,7 @@ from booking.extensions import db
 from booking.models import (
     ApprovalPolicy,
     Booking,
+    Feature,
     MemberRole,
     Membership,
     OpeningWindow,
@@ -166,6 +167,11 @@ def _room(data: Data, site: Site, spec: Data, parent: Room | None, counts) -> Ro
         if unknown:
             raise ValueError(f"demo.toml: room {spec['name']!r} has unknown keys {sorted(unknown)}")
         values = data["room_defaults"] | spec
+        unlisted = set(values["features"]) - set(db.session.scalars(select(Feature.key)))
+        if unlisted:
+            raise ValueError(
+                f"demo.toml: room {spec['name']!r} has unknown features {sorted(unlisted)}"
+            )
         rules = values["house_rules"]
         room = Room(
             site=site,

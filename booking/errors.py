@@ -93,6 +93,12 @@ def register_error_handlers(app: Flask) -> None:
         # The usual cause is a form left open past the session; say so in the user's language.
         if wants_json():
             return problem(400, "csrf_failed", "CSRF check failed", exc.description)
+        from booking.web.keep_input import replay_expired_form
+
+        # A form that keeps its input comes back filled in (booking/web/keep_input.py).
+        refilled = replay_expired_form()
+        if refilled is not None:
+            return refilled
         message = gettext("The form has expired. Please go back, reload the page and try again.")
         return render_template("error.html", status=400, message=message), 400
 

@@ -1,3 +1,8 @@
 """The languages the interface, mails and feeds are translated into, the first the default."""
 
 LANGUAGES: tuple[str, ...] = ("de", "en")
+
+# How dates and times are written in each language. The English pages are read in Germany:
+# 24-hour times and day-month dates (British usage, "Tuesday, 1 December 2026, 18:00"), not the
+# American "6:00 PM" that Babel's plain "en" gives.
+FORMAT_LOCALES: dict[str, str] = {"en": "en_GB"}

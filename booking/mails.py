@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext, ngettext
 
+from booking import mail_parts
 from booking.languages import LANGUAGES
 from booking.links import base_url
 from booking.models import OccurrenceStatus, User
@@ -40,6 +41,30 @@ def _subject(notice: Notice) -> str:
             room=room.name if room else "",
             site=room.site.name if room else "",
         )
+    if notice.kind == "dates_cancelled":
+        return ngettext(
+            "Date cancelled: %(title)s (%(room)s)",
+            "%(num)d dates cancelled: %(title)s (%(room)s)",
+            notice.values["count"],
+            title=title,
+            room=notice.booking.room.name if notice.booking is not None else "",
+        )
+    if notice.kind == "join_request":
+        return gettext(
+            "%(name)s asks to join %(organisation)s",
+            name=notice.values["requester"],
+            organisation=notice.values["organisation"],
+        )
+    if notice.kind == "join_decided":
+        if notice.values["accepted"]:
+            return gettext(
+                "You are now a member of %(organisation)s",
+                organisation=notice.values["organisation"],
+            )
+        return gettext(
+            "Your request to join %(organisation)s was declined",
+            organisation=notice.values["organisation"],
+        )
     if notice.kind == "request_digest":
         return ngettext(
             "%(num)d new booking request",
@@ -59,17 +84,25 @@ def _subject(notice: Notice) -> str:
 
 
 def render(notice: Notice) -> RenderedMail:
-    with force_locale(_language(notice.recipient)):
-        body = render_template(
-            f"mail/{notice.kind}.txt",
+    language = _language(notice.recipient)
+    with force_locale(language):
+        context = dict(
             user=notice.recipient,
             booking=notice.booking,
             dates=notice.dates,
             link=base_url() + notice.path,
             base=base_url(),
+            house_rules=mail_parts.house_rules(notice.booking),
             **notice.values,
         )
-        return RenderedMail(subject=_subject(notice), text=body)
+        body = render_template(f"mail/{notice.kind}.txt", **context)
+        subject = _subject(notice)
+        return RenderedMail(
+            subject=subject,
+            text=body,
+            html=mail_parts.html(notice, subject, **context),
+            attachments=mail_parts.calendar_attachment(notice, language),
+        )
 
 
 def init_app(app) -> None:

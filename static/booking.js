@@ -29,20 +29,37 @@
     });
   }
 
+  // Weekly search: the number of weeks or the last date, whichever "until when" asks for.
+  function toggleWeeklyEnd() {
+    var checked = document.querySelector('input[name="weekly_end"]:checked');
+    if (!checked) return;
+    document.querySelectorAll(".weekly-weeks").forEach(function (el) {
+      el.hidden = checked.value !== "weeks";
+    });
+    document.querySelectorAll(".weekly-date").forEach(function (el) {
+      el.hidden = checked.value !== "date";
+    });
+  }
+
   document.addEventListener("change", function (event) {
     if (event.target.name === "repeat") toggleRecurrence();
     if (event.target.name === "mode") toggleMode();
+    if (event.target.name === "weekly_end") toggleWeeklyEnd();
   });
 
-  // Move focus to the error summary, or to the preview, so screen readers announce it.
+  // Move focus to the error summary, or to the preview or the search results (the form's
+  // action ends in #results-title, which browsers focus by themselves), so screen readers
+  // announce it; on a phone it scrolls there.
   function focusFirst() {
-    var target = document.getElementById("error-summary") || document.getElementById("preview-title");
+    var target = document.getElementById("error-summary") || document.getElementById("preview-title") ||
+      (window.location.hash === "#results-title" && document.getElementById("results-title"));
     if (target) target.focus();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     toggleRecurrence();
     toggleMode();
+    toggleWeeklyEnd();
     focusFirst();
   });
 })();

@@ -23,6 +23,7 @@ from booking import create_app
 from booking.extensions import db as _db
 from booking.models import (
     ApprovalPolicy,
+    Feature,
     Membership,
     OpeningWindow,
     Organisation,
@@ -115,9 +116,17 @@ def app(database_url):
     app.test_client_class = RequestClient
     with app.app_context():
         upgrade()
+        # The equipment list the migrations seeded: every test starts with it (see _truncate).
+        _SEEDED_FEATURES[:] = [
+            dict(row._mapping) for row in _db.session.execute(Feature.__table__.select())
+        ]
+        _db.session.remove()
     yield app
     with app.app_context():
         _db.engine.dispose()
+
+
+_SEEDED_FEATURES: list[dict] = []
 
 
 def _truncate() -> None:
@@ -129,6 +138,7 @@ def _truncate() -> None:
     else:
         for table in tables:
             _db.session.execute(text(f"DELETE FROM {table}"))
+    _db.session.execute(Feature.__table__.insert(), _SEEDED_FEATURES)  # the seeded list again
     _db.session.commit()
 
 

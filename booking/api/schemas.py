@@ -18,8 +18,9 @@ from pydantic import (
 )
 
 from booking import domain
-from booking.models import ApprovalPolicy, Feature, OccurrenceStatus, OrganisationKind, SiteKind
+from booking.models import ApprovalPolicy, OccurrenceStatus, OrganisationKind, SiteKind
 from booking.services import bookings as booking_service
+from booking.services import features as equipment
 from booking.services import places
 from booking.services.errors import N_, InvalidRequest
 
@@ -225,8 +226,9 @@ class RoomsQuery(PageQuery):
     min_capacity: int | None = Field(None, ge=0, le=100_000)
     features: Annotated[str, NoNul, Field(max_length=500)] | None = Field(
         None,
-        description="Comma-separated; every one is required. One of: "
-        + ", ".join(f.value for f in Feature),
+        description="Comma-separated feature keys; every one is required. The keys come from "
+        "the equipment list administrators keep (`projector`, `wifi`, ...; see a room's "
+        "`features`); an unknown or deactivated key is refused (422 naming `features`).",
     )
     step_free: bool | None = Field(None, description="`true`: only step-free rooms.")
     free_start: Timestamp | None = Field(
@@ -238,16 +240,16 @@ class RoomsQuery(PageQuery):
     @classmethod
     def _known_features(cls, value: str | None) -> str | None:
         if value:
-            known = {f.value for f in Feature}
-            unknown = [p for p in (x.strip() for x in value.split(",")) if p and p not in known]
-            if unknown:
-                raise ValueError(f"unknown feature(s): {', '.join(unknown)}")
+            try:
+                equipment.check_search_features(value.split(","))
+            except InvalidRequest as exc:
+                raise ValueError(f"unknown feature(s): {exc.params['keys']}") from None
         return value
 
-    def feature_list(self) -> tuple[Feature, ...]:
+    def feature_list(self) -> tuple[str, ...]:
         if not self.features:
             return ()
-        return tuple(Feature(p.strip()) for p in self.features.split(",") if p.strip())
+        return equipment.check_search_features(self.features.split(","))
 
 
 class AvailabilityQuery(QueryModel):
@@ -332,7 +334,9 @@ class RoomOut(BaseModel):
     capacity: int
     area_m2: int | None
     description: str
-    features: list[Feature]
+    features: list[str] = Field(
+        description="Keys of the room's equipment, from the list administrators keep."
+    )
     step_free: bool
     accessible_toilet: bool
     hearing_loop: bool
@@ -569,7 +573,18 @@ Area = Annotated[int, Field(ge=1, le=places.AREA_MAX)]
 AdvanceDays = Annotated[int, Field(ge=1, le=places.ADVANCE_MAX_DAYS)]
 Duration = Annotated[int, Field(ge=1, le=places.DURATION_MAX_MINUTES)]
 Buffer = Annotated[int, Field(ge=0, le=places.MAX_BUFFER_MINUTES)]
-Features = Annotated[list[Feature], Field(max_length=len(Feature))]
+FeatureKey = Annotated[
+    str, Field(min_length=1, max_length=equipment.KEY_MAX, pattern=r"^[a-z0-9_]+$")
+]
+Features = Annotated[
+    list[FeatureKey],
+    Field(
+        max_length=200,
+        description="Feature keys from the equipment list administrators keep (`projector`, "
+        "`wifi`, ...). An unknown key, or a deactivated one the room does not have yet, is "
+        "refused (422 naming `features`).",
+    ),
+]
 
 
 class RoomIn(RequestModel):

@@ -70,6 +70,16 @@ ERROR_EXAMPLES = {
 }
 
 
+@dataclass(frozen=True)
+class Header:
+    """A request header an operation reads (the view parses it), or a response header it may
+    send: documented in the OpenAPI document."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+
+
 @dataclass
 class Operation:
     endpoint: str
@@ -90,6 +100,8 @@ class Operation:
     # A body that is not JSON (an uploaded file): its media type; the view gets the bytes.
     body_media: str | None = None
     path_params: list[str] = field(default_factory=list)
+    headers: tuple[Header, ...] = ()  # optional request headers
+    response_headers: tuple[Header, ...] = ()  # headers the success answer may carry
 
     @property
     def path(self) -> str:
@@ -269,6 +281,8 @@ def operation(
     public: bool = False,
     raw: bool = False,
     body_media: str | None = None,
+    headers: tuple[Header, ...] = (),
+    response_headers: tuple[Header, ...] = (),
 ) -> Callable:
     """Register a route on ``bp`` and in the registry.
 
@@ -296,6 +310,8 @@ def operation(
             raw=raw,
             body_media=body_media,
             path_params=re.findall(r"<(?:\w+:)?(\w+)>", rule),
+            headers=headers,
+            response_headers=response_headers,
         )
 
         @functools.wraps(func)
@@ -406,6 +422,16 @@ def _parameters(op: Operation, defs: dict[str, Any]) -> list[dict[str, Any]]:
             if description:
                 param["description"] = description
             params.append(param)
+    params.extend(
+        {
+            "name": header.name,
+            "in": "header",
+            "required": False,
+            "description": header.description,
+            "schema": header.schema,
+        }
+        for header in op.headers
+    )
     return params
 
 
@@ -432,6 +458,11 @@ def openapi_document() -> dict[str, Any]:
             }
         elif op.raw:
             responses[str(op.status)] = {"description": op.summary}
+        if op.response_headers:
+            responses[str(op.status)]["headers"] = {
+                h.name: {"description": h.description, "schema": h.schema}
+                for h in op.response_headers
+            }
         for code in op.error_statuses:
             content: dict[str, Any] = {"schema": problem_ref}
             if code in ERROR_EXAMPLES and code in op.errors + ((422,) if op.body else ()):

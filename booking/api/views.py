@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -57,7 +59,7 @@ from booking.api.schemas import (
     SitePatch,
     clock,
 )
-from booking.api.spec import ApiValidationError, operation
+from booking.api.spec import ApiValidationError, Header, operation, serialise
 from booking.extensions import db
 from booking.links import base_url
 from booking.models import Booking, Occurrence, Organisation, Room, Site, User
@@ -481,6 +483,30 @@ def _reload(booking_id: int) -> Booking:
     ).one()
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+# 1-100 printable ASCII characters, not starting or ending with a space (HTTP drops those).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,98}[!-~])?$"
+
+
+def _idempotency_key(user: User) -> str | None:
+    """The service's submission key for the request's ``Idempotency-Key`` (None without one)."""
+    value = request.headers.get(IDEMPOTENCY_KEY)
+    if value is None:
+        return None
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, value):
+        raise ApiValidationError(
+            [
+                {
+                    "field": IDEMPOTENCY_KEY,
+                    "message": "Give 1 to 100 printable ASCII characters, "
+                    "not starting or ending with a space.",
+                    "type": "value_error",
+                }
+            ]
+        )
+    return f"api:{user.id}:{value}"
+
+
 @operation(
     bp,
     "POST",
@@ -492,15 +518,49 @@ def _reload(booking_id: int) -> Booking:
     body=BookingIn,
     auth="required",
     errors=(403, 404, 409),
+    headers=(
+        Header(
+            IDEMPOTENCY_KEY,
+            "Makes retrying safe: a key of your choice, new for every booking you mean to make "
+            "(a UUID, say). A request with a key you have used before and the same body makes "
+            "no second booking: it answers with the booking the first one made (201, header "
+            "`Idempotent-Replayed: true`); with a different body it is a 422 with the code "
+            "`idempotency_key_reused`. Keys are yours alone and kept with the booking.",
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 100,
+                "pattern": IDEMPOTENCY_KEY_PATTERN,
+            },
+        ),
+    ),
+    response_headers=(
+        Header(
+            "Idempotent-Replayed",
+            "`true` when the answer is the booking an earlier request with the same "
+            "`Idempotency-Key` made.",
+            {"type": "string", "enum": ["true"]},
+        ),
+    ),
 )
 def create_booking(user: User, body: BookingIn):
     """Books one date or a series atomically: either every date is written (`approved` or
     `pending`, by the room's approval policy) or, if any date cannot be booked, nothing is and
     the 409 answer lists every such date with its reasons. Input that can never be valid is a
-    422 before any conflict check. Rooms with house rules need `house_rules_accepted: true`."""
-    booking = booking_service.request_booking(user, body.to_command())
-    booking_id = booking.id
-    return booking_out(_reload(booking_id))
+    422 before any conflict check. Rooms with house rules need `house_rules_accepted: true`.
+    With an `Idempotency-Key` header, a repeated request answers with the first booking."""
+    key = _idempotency_key(user)
+    command = dataclasses.replace(body.to_command(), submission_key=key)
+    try:
+        submission = booking_service.submit_booking(user, command)
+    except InvalidRequest as exc:
+        if exc.code == "idempotency_key_reused":
+            exc.field = IDEMPOTENCY_KEY  # the client's name for the key
+        raise
+    response = serialise(booking_out(_reload(submission.booking.id)), 201)
+    if submission.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @operation(

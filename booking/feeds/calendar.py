@@ -236,3 +236,35 @@ def build(
     first, last = _span(feed, events, today)
     head += [_vtimezone_text(tzid, first, last) for tzid in sorted(events.zones)]
     return "".join((*head, *body, "END:VCALENDAR\r\n")).encode()
+
+
+def invitation(
+    feed: Feed,
+    rows: Iterable,
+    *,
+    host: str,
+    base_url: str,
+    now: datetime,
+) -> bytes:
+    """A booking's dates as a calendar file to send with a mail (``METHOD:PUBLISH``).
+
+    The same events as the booking's feed (the same writer, UIDs and VTIMEZONEs), so a
+    calendar that already has a date from a feed or an earlier mail updates it rather than
+    adding it twice. PUBLISH, not REQUEST: the mail tells of dates the requester booked; nobody
+    is invited and no answer is expected (REQUEST would need an ORGANIZER and ATTENDEEs and make
+    clients offer "accept/decline" to the organiser). With a METHOD, DTSTAMP is when the file
+    was made (RFC 5545, 3.8.7.2), so ``changed`` of each row should be ``now``.
+    """
+    events = _Events(feed, host=host, base_url=base_url)
+    body = [events.event(row) for row in rows]
+    # No calendar name: some clients would file the dates in a new calendar of that name.
+    head = [
+        "BEGIN:VCALENDAR\r\n",
+        "VERSION:2.0\r\n",
+        fold(f"PRODID:{escape_text(PRODID)}"),
+        "CALSCALE:GREGORIAN\r\n",
+        "METHOD:PUBLISH\r\n",
+    ]
+    first, last = _span(feed, events, now.date())
+    head += [_vtimezone_text(tzid, first, last) for tzid in sorted(events.zones)]
+    return "".join((*head, *body, "END:VCALENDAR\r\n")).encode()

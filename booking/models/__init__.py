@@ -4,7 +4,6 @@ from booking.models.api import ApiToken
 from booking.models.bookings import AuditEvent, Booking, Occupancy, Occurrence
 from booking.models.enums import (
     ApprovalPolicy,
-    Feature,
     JoinStatus,
     MemberRole,
     OccurrenceStatus,
@@ -18,6 +17,7 @@ from booking.models.people import JoinRequest, Membership, Organisation, User, s
 from booking.models.places import (
     CatalogueVersion,
     Closure,
+    Feature,
     OpeningException,
     OpeningWindow,
     Room,

@@ -21,25 +21,6 @@ class SiteKind(StrEnum):
     OTHER = "other"
 
 
-class Feature(StrEnum):
-    PROJECTOR = "projector"
-    SCREEN = "screen"
-    PIANO = "piano"
-    KITCHEN = "kitchen"
-    STAGE = "stage"
-    SPORTS_FLOOR = "sports_floor"
-    SOUND_SYSTEM = "sound_system"
-    WHITEBOARD = "whiteboard"
-    FLIPCHART = "flipchart"
-    WIFI = "wifi"
-    TABLES_CHAIRS = "tables_chairs"
-    CHANGING_ROOMS = "changing_rooms"
-    SHOWERS = "showers"
-    DARKENING = "darkening"
-    MIRRORS = "mirrors"
-    COMPUTERS = "computers"
-
-
 class ApprovalPolicy(StrEnum):
     MANUAL = "manual"
     AUTOMATIC = "automatic"

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from booking.extensions import db
-from booking.models.enums import ApprovalPolicy, Feature, SiteKind
+from booking.models.enums import ApprovalPolicy, SiteKind
 from booking.models.types import UTCDateTime, utcnow
 from booking.models.util import str_enum
 
@@ -110,12 +110,13 @@ class Room(db.Model):
         return value
 
     @property
-    def features(self) -> list[Feature]:
+    def features(self) -> list[str]:
+        """The keys of the room's equipment (see ``Feature``), in key order."""
         return [row.feature for row in self.feature_rows]
 
     @features.setter
     def features(self, values) -> None:
-        wanted = {Feature(v) for v in values}
+        wanted = {str(v) for v in values}
         self.feature_rows = [r for r in self.feature_rows if r.feature in wanted]
         have = {r.feature for r in self.feature_rows}
         self.feature_rows.extend(RoomFeature(feature=f) for f in sorted(wanted - have))
@@ -128,6 +129,27 @@ class Room(db.Model):
         return f"<Room {self.id} {self.name!r}>"
 
 
+class Feature(db.Model):
+    """A kind of equipment rooms can have, from the list administrators keep (migration 0009
+    seeded it): ``key`` is the stable word the API, the search links and the CSV import use
+    ("projector"); the labels are what readers see in German and in English.
+
+    Features are never deleted, only deactivated: an inactive feature stays on the rooms that
+    have it (and is shown there) but cannot be newly chosen for a room or searched for."""
+
+    __tablename__ = "feature"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label_de: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)  # the lists' order (then the key)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Feature {self.key!r}>"
+
+
 class RoomFeature(db.Model):
     """One piece of equipment of a room; a row each so the search can filter with an index."""
 
@@ -136,7 +158,7 @@ class RoomFeature(db.Model):
     room_id: Mapped[int] = mapped_column(
         ForeignKey("room.id", ondelete="CASCADE"), primary_key=True
     )
-    feature: Mapped[Feature] = mapped_column(str_enum(Feature), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(32), ForeignKey("feature.key"), primary_key=True)
 
     __table_args__ = (Index("ix_room_feature_feature", "feature", "room_id"),)
 
@@ -220,10 +242,10 @@ class Closure(db.Model):
 
 
 class CatalogueVersion(db.Model):
-    """One row whose ``version`` changes with every change to sites, rooms, room features,
-    opening windows and opening exceptions, set by database triggers (migrations 0006, 0007)
-    whoever writes: the ORM, a bulk import or a console. Versions are random, so one never
-    comes back after a rollback. The per-process catalogue cache
+    """One row whose ``version`` changes with every change to sites, rooms, room features, the
+    feature list, opening windows and opening exceptions, set by database triggers (migrations
+    0006, 0007, 0009) whoever writes: the ORM, a bulk import or a console. Versions are random,
+    so one never comes back after a rollback. The per-process catalogue cache
     (``booking.services.catalogue``) compares against it."""
 
     __tablename__ = "catalogue_version"

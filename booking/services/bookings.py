@@ -32,9 +32,11 @@ from booking.services.requests import (
     TITLE_MAX,
     BookingCommand,
     BookingPlan,
+    Submission,
     initial_status,
     plan_booking,
     request_booking,
+    submit_booking,
     validate_command,
 )
 from booking.services.visibility import get_booking
@@ -50,6 +52,7 @@ __all__ = [
     "BookingPlan",
     "ChangePlan",
     "Decision",
+    "Submission",
     "approve",
     "approve_and_decline_rivals",
     "cancel",
@@ -63,5 +66,6 @@ __all__ = [
     "plan_series_change",
     "request_booking",
     "rivals_to_decline",
+    "submit_booking",
     "validate_command",
 ]

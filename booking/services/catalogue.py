@@ -4,8 +4,9 @@ It changes a few times a year, when a caretaker edits a room or an import adds o
 but nearly every request reads it: a search filters all rooms by capacity, features and
 district and needs every candidate site's room tree and opening hours. Each process keeps one
 snapshot per database and asks one row, ``catalogue_version``, whether it is still current.
-Database triggers (migrations 0006, 0007) give that row a new random value on every insert,
-update or delete of sites, rooms, room features, opening windows and opening exceptions,
+Database triggers (migrations 0006, 0007, 0009) give that row a new random value on every
+insert, update or delete of sites, rooms, room features, the list of features (their labels,
+order and whether they are offered), opening windows and opening exceptions,
 whoever writes them (the ORM, a bulk import, a database console), so a snapshot is never used
 after a change, and a version seen inside a transaction that was rolled back never comes back.
 
@@ -46,6 +47,21 @@ _snapshots: dict[str, Catalogue] = {}
 
 
 @dataclass(frozen=True)
+class FeatureFacts:
+    """One entry of the equipment list administrators keep (``booking.models.Feature``)."""
+
+    key: str
+    label_de: str
+    label_en: str
+    active: bool  # offered for rooms and searches; an inactive one stays on its rooms
+    position: int
+
+    def label(self, language: str) -> str:
+        """The label in the reader's language: German for German, English otherwise."""
+        return self.label_de if language == "de" else self.label_en
+
+
+@dataclass(frozen=True)
 class RoomFacts:
     """What filtering and the scheduling core need of a room, without an ORM object."""
 
@@ -59,7 +75,7 @@ class RoomFacts:
     active: bool  # the room and its site
     district: str
     timezone: str
-    features: frozenset[Feature]
+    features: frozenset[str]  # feature keys
     # Every rule the scheduling core applies to a booking of this room, opening hours included:
     # the one set of rules that requests, approvals, the manager's view and search all use.
     rules: domain.RoomRules
@@ -74,6 +90,17 @@ class Catalogue:
     version: str | None
     rooms: dict[int, RoomFacts]  # by id, in id order
     tree: RoomTree
+    features: dict[str, FeatureFacts]  # by key, in the lists' order (position, then key)
+
+    def offered_features(self, keep: Iterable[str] = ()) -> list[FeatureFacts]:
+        """The features one may choose, in order: the active ones, plus those of ``keep``
+        (what a room has already) even when inactive."""
+        kept = set(keep)
+        return [f for f in self.features.values() if f.active or f.key in kept]
+
+    def feature_label(self, key: str, language: str) -> str:
+        found = self.features.get(key)
+        return key if found is None else found.label(language)
 
     def matching(
         self,
@@ -82,7 +109,7 @@ class Catalogue:
         district: str | None = None,
         site_id: int | None = None,
         step_free: bool = False,
-        features: Iterable[Feature] = (),
+        features: Iterable[str] = (),
     ) -> list[RoomFacts]:
         """Active rooms passing the static filters of a search, in id order."""
         wanted = frozenset(features)
@@ -103,7 +130,15 @@ def _minutes(value: int | None) -> timedelta | None:
 
 
 def _load(version: str | None) -> Catalogue:
-    features: dict[int, set[Feature]] = {}
+    listed = {
+        row.key: FeatureFacts(row.key, row.label_de, row.label_en, row.active, row.position)
+        for row in db.session.execute(
+            select(
+                Feature.key, Feature.label_de, Feature.label_en, Feature.active, Feature.position
+            ).order_by(Feature.position, Feature.key)
+        )
+    }
+    features: dict[int, set[str]] = {}
     for room_id, feature in db.session.execute(select(RoomFeature.room_id, RoomFeature.feature)):
         features.setdefault(room_id, set()).add(feature)
     windows: dict[tuple[int, int | None], list[domain.WeeklyWindow]] = {}
@@ -191,7 +226,7 @@ def _load(version: str | None) -> Catalogue:
             features=frozenset(features.get(row.id, ())),
             rules=rules,
         )
-    return Catalogue(version=version, rooms=rooms, tree=tree)
+    return Catalogue(version=version, rooms=rooms, tree=tree, features=listed)
 
 
 def current() -> Catalogue:

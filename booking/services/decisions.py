@@ -23,7 +23,7 @@ from booking.services.errors import (
     InvalidTransition,
     NotPermitted,
 )
-from booking.services.notifications import notify_booking_changed
+from booking.services.notifications import notify_booking_changed, notify_dates_cancelled
 from booking.services.requests import ACTIVE, REASON_MAX, audit, blocked_message, now_or
 from booking.services.room_context import load_context
 from booking.services.visibility import get_booking
@@ -128,6 +128,8 @@ def _decide(
         if context is not None:
             occupancy.occupy(occupy, context.units, context.rules)
         notify_booking_changed(booking, chosen, user, now=now)
+        if status is OccurrenceStatus.CANCELLED:
+            notify_dates_cancelled(booking, chosen, user)
     return booking
 
 

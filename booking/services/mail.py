@@ -21,6 +21,7 @@ from sqlalchemy import select
 from booking.database import begin_write
 from booking.extensions import db
 from booking.models import OutboxMessage, utcnow
+from booking.models.mail import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,24 @@ class MailSettings:
         )
 
 
-def enqueue(recipient: str, subject: str, body_text: str, body_html: str | None = None) -> None:
-    """Add a mail to the outbox in the current transaction. Never sends, never commits."""
+def enqueue(
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None = None,
+    attachments: tuple[Attachment, ...] = (),
+) -> None:
+    """Add a mail to the outbox in the current transaction. Never sends, never commits.
+
+    With ``body_html`` the mail goes out as multipart/alternative (text and HTML); attachments
+    (a booking's ``.ics``) are added beside it.
+    """
     db.session.add(
         OutboxMessage(
             recipient=recipient,
             subject=subject.replace("\n", " ")[:300],
             body_text=body_text,
-            body_html=body_html,
+            body_html=OutboxMessage.pack_html(body_html, tuple(attachments)),
         )
     )
 
@@ -83,8 +94,19 @@ def _build(message: OutboxMessage, sender: str) -> EmailMessage:
     mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(message.body_text)
-    if message.body_html:
-        mail.add_alternative(message.body_html, subtype="html")
+    html = message.html
+    if html:
+        mail.add_alternative(html, subtype="html")
+    for attachment in message.attachments:
+        # As bytes (base64): a calendar's CRLF line ends and folded lines arrive unchanged.
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(
+            attachment.text.encode(),
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+            params={**dict(attachment.params), "charset": "utf-8"},
+        )
     return mail
 
 

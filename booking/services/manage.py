@@ -21,6 +21,7 @@ from booking.services.room_context import load_context
 from booking.services.visibility import get_booking
 
 REQUESTS_PER_PAGE = 20
+DASHBOARD_REQUESTS = 5  # the oldest open requests the dashboard lists by name
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,9 @@ class Dashboard:
     this_week: list[Occurrence]  # approved dates after today up to Sunday
     # closures.ClosureHits: upcoming closures that fall on approved or pending dates
     closures_hitting: tuple = ()
+    # The longest-waiting open requests (at most DASHBOARD_REQUESTS), each with its number of
+    # pending dates: a short list, the rest is on the requests page.
+    first_requests: tuple[tuple[Booking, int], ...] = ()
 
 
 def dashboard(user, *, zone: ZoneInfo, now: datetime | None = None) -> Dashboard:
@@ -372,6 +376,16 @@ def dashboard(user, *, zone: ZoneInfo, now: datetime | None = None) -> Dashboard
     if site_ids is not None:
         approved = approved.where(Room.site_id.in_(site_ids))
     week = list(db.session.scalars(approved))
+    waiting = db.session.execute(
+        pending.with_only_columns(Booking, func.count(Occurrence.id))
+        .group_by(Booking.id)
+        .options(
+            selectinload(Booking.room).selectinload(Room.site),
+            selectinload(Booking.organisation),
+        )
+        .order_by(Booking.created_at, Booking.id)
+        .limit(DASHBOARD_REQUESTS)
+    ).all()
     from booking.services import closures  # closures -> decisions -> manage
 
     return Dashboard(
@@ -381,6 +395,7 @@ def dashboard(user, *, zone: ZoneInfo, now: datetime | None = None) -> Dashboard
         today=[o for o in week if o.starts_at < tomorrow],
         this_week=[o for o in week if o.starts_at >= tomorrow],
         closures_hitting=tuple(closures.closures_hitting_bookings(user, now=now)),
+        first_requests=tuple((booking, count) for booking, count in waiting),
     )
 
 

@@ -14,7 +14,16 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking.models import Booking, Occurrence, OccurrenceStatus, RequestMails, User
+from booking.models import (
+    Booking,
+    JoinRequest,
+    JoinStatus,
+    Occurrence,
+    OccurrenceStatus,
+    RequestMails,
+    User,
+)
+from booking.models.mail import Attachment
 from booking.services import mail
 
 
@@ -28,6 +37,7 @@ class MailDate:
     reason: str
     room: str = ""  # the room's name, where a mail names each date's room (a move)
     previous: tuple[datetime, datetime] | None = None  # a moved date's old start and end
+    occurrence_id: int | None = None  # the date's row (its calendar UID in the .ics attachment)
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,8 @@ class Notice:
     (relative to the site's base URL), ``values`` what the text needs."""
 
     # "password_reset", "booking_received", "booking_changed", "booking_moved" (to requesters);
-    # "request_received", "request_digest" (to site managers)
+    # "request_received", "request_digest", "dates_cancelled" (to site managers);
+    # "join_request" (to an organisation's admins), "join_decided" (to who asked to join)
     kind: str
     recipient: User
     path: str
@@ -50,6 +61,7 @@ class RenderedMail:
     subject: str
     text: str
     html: str | None = None
+    attachments: tuple[Attachment, ...] = ()  # e.g. the approved dates as an .ics file
 
 
 Renderer = Callable[[Notice], RenderedMail]
@@ -66,14 +78,24 @@ def _post(notice: Notice) -> None:
     if _renderer is None:
         raise RuntimeError("No mail renderer installed: create the app first.")
     rendered = _renderer(notice)
-    mail.enqueue(notice.recipient.email, rendered.subject, rendered.text, rendered.html)
+    mail.enqueue(
+        notice.recipient.email,
+        rendered.subject,
+        rendered.text,
+        rendered.html,
+        rendered.attachments,
+    )
 
 
 def _dates(booking: Booking, occurrences: Iterable[Occurrence]) -> tuple[MailDate, ...]:
     zone = ZoneInfo(booking.room.site.timezone)
     return tuple(
         MailDate(
-            o.starts_at.astimezone(zone), o.ends_at.astimezone(zone), o.status, o.status_reason
+            o.starts_at.astimezone(zone),
+            o.ends_at.astimezone(zone),
+            o.status,
+            o.status_reason,
+            occurrence_id=o.id,
         )
         for o in sorted(occurrences, key=lambda o: o.starts_at)
     )
@@ -186,6 +208,7 @@ def notify_booking_moved(
             o.status_reason,
             room=o.room.name,
             previous=tuple(t.astimezone(zone) for t in previous[o.id]),
+            occurrence_id=o.id,
         )
         for o in moved
     )
@@ -237,6 +260,34 @@ def notify_new_request(booking: Booking) -> None:
         )
 
 
+def notify_dates_cancelled(booking: Booking, occurrences: Iterable[Occurrence], actor) -> None:
+    """Tell the site's managers that the requester's side (the requester or a fellow member)
+    cancelled dates, so they know the room is free again at those times. Managers who chose
+    no e-mails about requests get none; a manager's own cancellation tells no manager."""
+    cancelled = list(occurrences)
+    site = booking.room.site
+    if not cancelled or any(m.id == getattr(actor, "id", None) for m in site.managers):
+        return
+    dates = _dates(booking, cancelled)
+    for manager in site.managers:
+        if not manager.active or manager.request_mails is RequestMails.NONE:
+            continue
+        _post(
+            Notice(
+                "dates_cancelled",
+                manager,
+                f"/rooms/{booking.room_id}",
+                booking=booking,
+                dates=dates[:DATES_SHOWN],
+                values={
+                    "count": len(dates),
+                    "more": max(len(dates) - DATES_SHOWN, 0),
+                    "cancelled_by": getattr(actor, "name", ""),
+                },
+            )
+        )
+
+
 @dataclass(frozen=True)
 class DigestRequest:
     """One request in a manager's daily summary: its first pending dates and how many."""
@@ -261,5 +312,43 @@ def notify_request_digest(manager: User, requests: Sequence[DigestRequest], wait
             manager,
             "/manage/requests",
             values={"requests": tuple(requests), "waiting": waiting},
+        )
+    )
+
+
+def notify_join_request(request: JoinRequest, recipients: Iterable[User]) -> None:
+    """Tell an organisation's admins that someone asks to join it, with their message and a
+    link to the organisation's page, where they answer."""
+    for admin in recipients:
+        if admin.id == request.user_id:
+            continue
+        _post(
+            Notice(
+                "join_request",
+                admin,
+                f"/organisations/{request.organisation_id}",
+                values={
+                    "organisation": request.organisation.name,
+                    "requester": request.user.name,
+                    "message": request.message,
+                },
+            )
+        )
+
+
+def notify_join_decided(request: JoinRequest, reason: str = "") -> None:
+    """Tell who asked to join whether they were let in (then with a link to the organisation)
+    or not (then with the reason the admin gave, if any)."""
+    accepted = request.status is JoinStatus.ACCEPTED
+    _post(
+        Notice(
+            "join_decided",
+            request.user,
+            f"/organisations/{request.organisation_id}" if accepted else "/organisations",
+            values={
+                "organisation": request.organisation.name,
+                "accepted": accepted,
+                "reason": reason,
+            },
         )
     )

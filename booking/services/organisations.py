@@ -1,17 +1,39 @@
-"""Organisations and their members. Only an organisation's admins manage its members."""
+"""Organisations and their members. Only an organisation's admins manage its members and
+answer the requests of people who ask to join."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from booking.database import begin_write
 from booking.extensions import db
-from booking.models import MemberRole, Membership, Organisation, OrganisationKind, User
+from booking.models import (
+    JoinRequest,
+    JoinStatus,
+    MemberRole,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    User,
+)
+from booking.models.types import utcnow
+from booking.services import audit, notifications
 from booking.services.accounts import normalise_email
-from booking.services.errors import N_, InvalidRequest, NotFound, NotPermitted
+from booking.services.errors import (
+    N_,
+    Conflict,
+    InvalidRequest,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+)
 from booking.services.permissions import authenticated, require_user
+from booking.services.queries import Paged
 
 NAME_MAX = 200
 DISTRICT_MAX = 100
@@ -75,7 +97,13 @@ def create_organisation(user, cmd: OrganisationCommand) -> Organisation:
         select(Organisation.id).where(func.lower(Organisation.name) == cmd.name.lower())
     )
     if taken is not None:
-        raise InvalidRequest(N_("An organisation with this name exists already."), "name")
+        # ``organisation_id`` lets a page offer to ask to join the organisation instead.
+        raise InvalidRequest(
+            N_("An organisation with this name exists already."),
+            "name",
+            code="name_taken",
+            organisation_id=taken,
+        )
     organisation = Organisation(
         name=cmd.name,
         kind=OrganisationKind(cmd.kind),
@@ -171,3 +199,241 @@ def set_role(user, organisation_id: int, member_id: int, role: MemberRole) -> No
         )
     membership.role = role
     db.session.flush()
+
+
+# Joining ------------------------------------------------------------------------------------
+#
+# Anyone logged in may find an organisation and ask to join it; its admins (and platform
+# administrators) accept or decline. Who asked is shown to nobody else: the requests are read
+# only through ``pending_requests``, which answers admins only.
+
+QUERY_MAX = 100
+MESSAGE_MAX = 1000
+REASON_MAX = 1000
+PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class DirectoryRow:
+    """One organisation as the viewer sees it in the list: their role in it (None for no
+    member) and whether their own request to join waits for an answer."""
+
+    organisation: Organisation
+    role: MemberRole | None
+    pending: bool
+
+
+@dataclass(frozen=True)
+class DirectoryPage(Paged):
+    items: list[DirectoryRow]
+    page: int
+    per_page: int
+    total: int
+
+
+def list_organisations(
+    user, *, q: str = "", page: int = 1, per_page: int = PER_PAGE
+) -> DirectoryPage:
+    """Every organisation whose name contains ``q``, by name, with the viewer's standing."""
+    user = require_user(user)
+    text = (q or "").strip()
+    if len(text) > QUERY_MAX:
+        raise InvalidRequest(N_("The search text is too long."), "q", code="query_too_long")
+    where = []
+    if text:
+        where.append(func.lower(Organisation.name).contains(text.lower(), autoescape=True))
+    total = db.session.scalar(select(func.count(Organisation.id)).where(*where)) or 0
+    pending = (
+        select(JoinRequest.id)
+        .where(
+            JoinRequest.organisation_id == Organisation.id,
+            JoinRequest.user_id == user.id,
+            JoinRequest.status == JoinStatus.PENDING,
+        )
+        .correlate(Organisation)
+        .exists()
+    )
+    page = max(1, page)
+    rows = db.session.execute(
+        select(Organisation, Membership.role, pending)
+        .outerjoin(
+            Membership,
+            (Membership.organisation_id == Organisation.id) & (Membership.user_id == user.id),
+        )
+        .where(*where)
+        .order_by(func.lower(Organisation.name), Organisation.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    items = [DirectoryRow(o, role, bool(p)) for o, role, p in rows]
+    return DirectoryPage(items, page, per_page, total)
+
+
+def _any_organisation(organisation_id: int) -> Organisation:
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(N_("There is no such organisation."))
+    return organisation
+
+
+def _pending_request(user: User, organisation_id: int) -> JoinRequest | None:
+    return db.session.scalar(
+        select(JoinRequest).where(
+            JoinRequest.organisation_id == organisation_id,
+            JoinRequest.user_id == user.id,
+            JoinRequest.status == JoinStatus.PENDING,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class JoinStanding:
+    """What the join page needs: the organisation, the viewer's role in it, their open request."""
+
+    organisation: Organisation
+    role: MemberRole | None
+    pending: JoinRequest | None
+
+
+def join_standing(user, organisation_id: int) -> JoinStanding:
+    user = require_user(user)
+    organisation = _any_organisation(organisation_id)
+    membership = _membership(user, organisation)
+    return JoinStanding(
+        organisation,
+        membership.role if membership else None,
+        _pending_request(user, organisation.id),
+    )
+
+
+def _join_mail_recipients(organisation: Organisation) -> list[User]:
+    """The organisation's active admins; where it has none, the platform administrators, so
+    that a request never goes unheard."""
+    admins = [
+        m.user for m in organisation.memberships if m.role is MemberRole.ADMIN and m.user.active
+    ]
+    if admins:
+        return admins
+    return list(
+        db.session.scalars(
+            select(User).where(User.is_admin.is_(True), User.active.is_(True)).order_by(User.id)
+        )
+    )
+
+
+def ask_to_join(user, organisation_id: int, message: str = "") -> JoinRequest:
+    """Ask to join an organisation: one open request per person and organisation."""
+    user = require_user(user)
+    begin_write()
+    organisation = _any_organisation(organisation_id)
+    if _membership(user, organisation) is not None:
+        raise Conflict(N_("You are a member of this organisation already."), code="already_member")
+    message = (message or "").strip()
+    if len(message) > MESSAGE_MAX:
+        raise InvalidRequest(
+            N_("The message is too long (at most %(max)d characters)."),
+            "message",
+            code="message_too_long",
+            max=MESSAGE_MAX,
+        )
+    already = Conflict(
+        N_("You have asked to join this organisation already. Its admins will answer."),
+        code="already_asked",
+    )
+    if _pending_request(user, organisation.id) is not None:
+        raise already
+    request = JoinRequest(organisation=organisation, user=user, message=message)
+    try:
+        # The partial unique index is the last word when two asks race.
+        with db.session.begin_nested():
+            db.session.add(request)
+            db.session.flush()
+    except IntegrityError:
+        raise already from None
+    audit.record("join_requested", user, organisation_id=organisation.id, user_id=user.id)
+    notifications.notify_join_request(request, _join_mail_recipients(organisation))
+    return request
+
+
+def withdraw_join_request(
+    user, organisation_id: int, *, now: datetime | None = None
+) -> JoinRequest:
+    """The requester takes back their open request."""
+    user = require_user(user)
+    begin_write()
+    organisation = _any_organisation(organisation_id)
+    request = _pending_request(user, organisation.id)
+    if request is None:
+        raise NotFound(N_("You have no open request to join this organisation."))
+    request.status = JoinStatus.WITHDRAWN
+    request.decided_by = user
+    request.decided_at = now or utcnow()
+    audit.record("join_withdrawn", user, organisation_id=organisation.id, user_id=user.id)
+    db.session.flush()
+    return request
+
+
+def pending_requests(user, organisation: Organisation) -> list[JoinRequest]:
+    """The organisation's open requests, oldest first: for its admins only, empty for others."""
+    if not can_manage_members(user, organisation):
+        return []
+    return list(
+        db.session.scalars(
+            select(JoinRequest)
+            .where(
+                JoinRequest.organisation_id == organisation.id,
+                JoinRequest.status == JoinStatus.PENDING,
+            )
+            .options(selectinload(JoinRequest.user))
+            .order_by(JoinRequest.created_at, JoinRequest.id)
+        )
+    )
+
+
+def decide_join_request(
+    user,
+    organisation_id: int,
+    request_id: int,
+    *,
+    accept: bool,
+    reason: str = "",
+    now: datetime | None = None,
+) -> JoinRequest:
+    """An admin of the organisation (or a platform administrator) accepts a request, which
+    makes the person a member, or declines it, optionally saying why; the person is told."""
+    user = require_user(user)
+    begin_write()
+    organisation = get_organisation(user, organisation_id)
+    if not can_manage_members(user, organisation):
+        raise NotPermitted(N_("Only the admins of this organisation can answer requests to join."))
+    request = db.session.get(JoinRequest, request_id)
+    if request is None or request.organisation_id != organisation.id:
+        raise NotFound(N_("There is no such request to join."))
+    if request.status is not JoinStatus.PENDING:
+        raise InvalidTransition(
+            N_("This request has been answered or withdrawn already."), code="already_decided"
+        )
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise InvalidRequest(
+            N_("The reason is too long (at most %(max)d characters)."),
+            "reason",
+            code="reason_too_long",
+            max=REASON_MAX,
+        )
+    if accept and _membership(request.user, organisation) is None:
+        organisation.memberships.append(Membership(user=request.user, role=MemberRole.MEMBER))
+    request.status = JoinStatus.ACCEPTED if accept else JoinStatus.DECLINED
+    request.decided_by = user
+    request.decided_at = now or utcnow()
+    audit.record(
+        "join_accepted" if accept else "join_declined",
+        user,
+        organisation_id=organisation.id,
+        user_id=request.user_id,
+        reason="" if accept else reason,
+    )
+    db.session.flush()
+    if request.user.active:
+        notifications.notify_join_decided(request, reason="" if accept else reason)
+    return request

@@ -36,7 +36,6 @@ from booking.database import begin_write
 from booking.extensions import db
 from booking.models import (
     ApprovalPolicy,
-    Feature,
     Occurrence,
     OccurrenceStatus,
     OpeningException,
@@ -48,7 +47,7 @@ from booking.models import (
 )
 from booking.models.places import MAX_BUFFER_MINUTES
 from booking.services import audit as audit_trail
-from booking.services import catalogue, permissions
+from booking.services import catalogue, features, permissions
 from booking.services.accounts import normalise_email
 from booking.services.errors import N_, InvalidRequest, NotFound, NotPermitted
 from booking.services.occupancy import LONGEST_DATE
@@ -184,7 +183,7 @@ def site_command(site: Site) -> SiteCommand:
 
 def room_command(room: Room) -> RoomCommand:
     values = {f.name: getattr(room, f.name) for f in fields(RoomCommand) if f.name != "features"}
-    return RoomCommand(**values, features=tuple(f.value for f in room.features))
+    return RoomCommand(**values, features=tuple(room.features))
 
 
 def rooms_of_site(site_id: int) -> list[Room]:
@@ -275,19 +274,17 @@ def _validate_site(cmd: SiteCommand) -> SiteCommand:
     )
 
 
-def _validate_room(cmd: RoomCommand) -> RoomCommand:
+def _validate_room(cmd: RoomCommand, *, had: Iterable[str] | None = None) -> RoomCommand:
+    """The command, checked and normalised. ``had``: the features the room has now (empty for
+    a new room); an inactive feature is refused unless the room has it already. Without it,
+    any listed feature passes (a check of one cell of an import file)."""
     try:
         policy = ApprovalPolicy(cmd.approval_policy)
     except ValueError:
         raise InvalidRequest(
             N_("Please choose from the list."), "approval_policy", code="approval_policy_unknown"
         ) from None
-    try:
-        features = tuple(sorted({Feature(f).value for f in cmd.features}))
-    except (TypeError, ValueError):
-        raise InvalidRequest(
-            N_("Please choose equipment from the list."), "features", code="feature_unknown"
-        ) from None
+    equipment = features.check_room_features(cmd.features, had=had)
     minutes = DURATION_MAX_MINUTES
     min_duration = _number(
         cmd.min_duration_minutes, "min_duration_minutes", 1, minutes, optional=True
@@ -329,7 +326,7 @@ def _validate_room(cmd: RoomCommand) -> RoomCommand:
         buffer_after_minutes=_number(
             cmd.buffer_after_minutes, "buffer_after_minutes", 0, MAX_BUFFER_MINUTES
         ),
-        features=features,
+        features=equipment,
         active=_flag(cmd.active, "active"),
     )
 
@@ -453,7 +450,7 @@ def update_site(user, site_id: int, cmd: SiteCommand) -> Site:
 def create_room(user, site_id: int, cmd: RoomCommand, *, now: datetime | None = None) -> RoomSaved:
     begin_write()  # SQLite: the write lock before anything is read
     site = site_for_editing(user, site_id)
-    cmd = _validate_room(cmd)
+    cmd = _validate_room(cmd, had=())
     _room_name_free(site.id, cmd.name, None)
     _check_parent(site.id, cmd.parent_id, None)
     values = asdict(cmd)
@@ -471,7 +468,7 @@ def create_room(user, site_id: int, cmd: RoomCommand, *, now: datetime | None = 
 def update_room(user, room_id: int, cmd: RoomCommand, *, now: datetime | None = None) -> RoomSaved:
     begin_write()  # SQLite: the write lock before anything is read
     room = room_for_editing(user, room_id)
-    cmd = _validate_room(cmd)
+    cmd = _validate_room(cmd, had=room.features)
     _room_name_free(room.site_id, cmd.name, room.id)
     _check_parent(room.site_id, cmd.parent_id, room.id)
     changes = _changes(asdict(room_command(room)), asdict(cmd))

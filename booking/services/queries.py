@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from booking import domain
@@ -55,6 +55,77 @@ class Paged:
         return self.page < self.pages
 
 
+MY_BOOKINGS_PER_PAGE = 10
+
+
+@dataclass(frozen=True)
+class BookingPage(Paged):
+    items: list[Booking]
+    page: int
+    per_page: int
+    total: int
+
+
+@dataclass(frozen=True)
+class MyBookings:
+    """A user's bookings in two paged groups."""
+
+    upcoming: BookingPage  # with a date still ahead, the soonest next date first
+    earlier: BookingPage  # every date over, the newest booking first
+
+
+def _booking_page(query, page: int, per_page: int) -> BookingPage:
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = min(max(1, page), max(1, -(-total // per_page)))  # past the end: the last page
+    items = db.session.scalars(
+        query.options(
+            selectinload(Booking.occurrences),
+            selectinload(Booking.room).selectinload(Room.site),
+            selectinload(Booking.organisation),
+            selectinload(Booking.requested_by),
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return BookingPage(list(items), page, per_page, total)
+
+
+def my_bookings(
+    user,
+    *,
+    upcoming_page: int = 1,
+    earlier_page: int = 1,
+    per_page: int = MY_BOOKINGS_PER_PAGE,
+    now: datetime | None = None,
+) -> MyBookings:
+    """The bookings of ``bookings_for_user``, split into those with dates ahead and the rest,
+    one page of each."""
+    now = now or datetime.now(UTC)
+    viewer = visibility.viewer(user)
+    next_start = (
+        select(Occurrence.booking_id, func.min(Occurrence.starts_at).label("starts_at"))
+        .where(Occurrence.ends_at > now)
+        .group_by(Occurrence.booking_id)
+        .subquery()
+    )
+    upcoming = (
+        select(Booking)
+        .join(next_start, next_start.c.booking_id == Booking.id)
+        .where(viewer.party())
+        .order_by(next_start.c.starts_at, Booking.id)
+    )
+    ahead = exists().where(Occurrence.booking_id == Booking.id, Occurrence.ends_at > now)
+    earlier = (
+        select(Booking)
+        .where(viewer.party(), ~ahead)
+        .order_by(Booking.created_at.desc(), Booking.id.desc())
+    )
+    return MyBookings(
+        _booking_page(upcoming, upcoming_page, per_page),
+        _booking_page(earlier, earlier_page, per_page),
+    )
+
+
 @dataclass(frozen=True)
 class OfferPage(Paged):
     items: list[Occurrence]
@@ -86,7 +157,7 @@ def open_offers(
         upper = domain.from_local(datetime.combine(date_to + timedelta(days=1), time(0)), zone)
     stmt = search.upcoming_public(district=district or None, start=lower, end=upper)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(1, page)
+    page = min(max(1, page), max(1, -(-total // per_page)))  # past the end: the last page
     items = db.session.scalars(
         stmt.options(
             selectinload(Occurrence.booking).selectinload(Booking.organisation),

@@ -7,12 +7,15 @@ exclusion constraint on ``occupancy`` is the guarantee, and its violation turns 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from booking import domain
@@ -37,6 +40,7 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
 ATTENDEES_MAX = 10_000
 REASON_MAX = 2000
+SUBMISSION_KEY_MAX = 200  # Booking.submission_key
 # One date longer than this cannot be a room booking, whatever the room allows.
 LONGEST_DATE = occupancy.LONGEST_DATE
 
@@ -91,6 +95,42 @@ class BookingCommand:
     # Book the dates that are free and leave out the others; otherwise any problem books nothing.
     book_free_dates_only: bool = False
     house_rules_accepted: bool = False
+    # One submission of a form or API call (see ``submit_booking``): a repeat with the same key
+    # answers with the booking the first one made. Namespaced by the surface ("web:<user id>:...",
+    # "api:<user id>:...") so that no client's key can meet another's.
+    submission_key: str | None = None
+
+    def digest(self) -> str:
+        """SHA-256 of everything asked for except the submission key: tells a repeat of a
+        submission from another request sent with the same key."""
+        r = self.recurrence
+        parts = {
+            "room_id": self.room_id,
+            "title": self.title,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "organisation_id": self.organisation_id,
+            "description": self.description,
+            "attendees": self.attendees,
+            "is_public": self.is_public,
+            "book_free_dates_only": self.book_free_dates_only,
+            "house_rules_accepted": self.house_rules_accepted,
+            "recurrence": None
+            if r is None
+            else {
+                "freq": r.freq.value,
+                "interval": r.interval,
+                "byweekday": list(r.byweekday),
+                "bymonthday": r.bymonthday,
+                "bysetpos": r.bysetpos,
+                "until": r.until.isoformat() if r.until else None,
+                "count": r.count,
+                "exdates": sorted(d.isoformat() for d in r.exdates),
+                "skip_closures": r.skip_closures,
+            },
+        }
+        canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -173,6 +213,14 @@ def validate_command(cmd: BookingCommand) -> BookingCommand:
             code="offset_mismatch",
         )
     check_span(cmd.start, cmd.end)
+    key = cmd.submission_key
+    if key is not None and not (0 < len(key) <= SUBMISSION_KEY_MAX):
+        raise InvalidRequest(
+            N_("The submission key must have between 1 and %(max)d characters."),
+            "submission_key",
+            code="submission_key_invalid",
+            max=SUBMISSION_KEY_MAX,
+        )
     return cmd
 
 
@@ -282,11 +330,80 @@ def audit(
     )
 
 
+@dataclass(frozen=True)
+class Submission:
+    """The answer to a booking submission: the booking, and whether an earlier submission with
+    the same key made it (``replayed``) rather than this one."""
+
+    booking: Booking
+    replayed: bool = False
+
+
 def request_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -> Booking:
-    """Write a booking and its dates atomically, or raise and write nothing."""
+    """Write a booking and its dates atomically, or raise and write nothing.
+
+    With ``cmd.submission_key``: the booking an earlier submission with that key made, if any
+    (see ``submit_booking``)."""
+    return submit_booking(user, cmd, now=now).booking
+
+
+def submit_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -> Submission:
+    """``request_booking``, idempotent by ``cmd.submission_key``.
+
+    A repeat of a submission (a double tap, Back and "Book" again, a client retrying after a
+    lost answer, two requests at the same moment) answers with the booking the first one made
+    and writes nothing. The same key with a different request, or someone else's key, is an
+    ``InvalidRequest`` (code ``idempotency_key_reused``) that tells nothing about that booking.
+
+    SQLite: the write lock (``begin_write``) comes before the look-up, so a repeat waits for
+    the first submission's commit and finds its booking. PostgreSQL: two submissions may both
+    miss it; the unique key stops the second one's insert (or the first one's dates, once
+    committed, make it a conflict), and the look-up after that refusal finds the first booking.
+    """
     user = permissions.require_user(user)
     cmd = validate_command(cmd)  # never-valid input is refused before any lock or conflict check
     begin_write()
+    if cmd.submission_key is None:
+        return Submission(_write_booking(user, cmd, now))
+    first = _first_submission(user, cmd)
+    if first is not None:
+        return Submission(first, replayed=True)
+    try:
+        return Submission(_write_booking(user, cmd, now))
+    except IntegrityError as exc:
+        if not _is_duplicate_submission(exc):
+            raise
+        first = _first_submission(user, cmd)
+        if first is None:
+            raise
+        return Submission(first, replayed=True)
+    except Conflict:
+        first = _first_submission(user, cmd)
+        if first is None:
+            raise
+        return Submission(first, replayed=True)
+
+
+def _first_submission(user: User, cmd: BookingCommand) -> Booking | None:
+    """The booking made by an earlier submission with the command's key, if any."""
+    booking = db.session.scalar(select(Booking).where(Booking.submission_key == cmd.submission_key))
+    if booking is None:
+        return None
+    if booking.requested_by_id != user.id or booking.submission_digest != cmd.digest():
+        raise InvalidRequest(
+            N_("This key was already used for a different request. Send it with a new key."),
+            "submission_key",
+            code="idempotency_key_reused",
+        )
+    return booking
+
+
+def _is_duplicate_submission(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "uq_booking_submission_key" in text or "booking.submission_key" in text
+
+
+def _write_booking(user: User, cmd: BookingCommand, now: datetime | None) -> Booking:
     plan = _plan(user, cmd, now)
     room = plan.room
     if room.house_rules.strip() and not cmd.house_rules_accepted:
@@ -315,6 +432,8 @@ def request_booking(user, cmd: BookingCommand, *, now: datetime | None = None) -
             exdates=sorted(d.isoformat() for d in recurrence.exdates) if recurrence else [],
             skip_closures=bool(recurrence and recurrence.skip_closures),
             house_rules_accepted_at=now_or(now) if cmd.house_rules_accepted else None,
+            submission_key=cmd.submission_key,
+            submission_digest=cmd.digest() if cmd.submission_key is not None else None,
         )
         db.session.add(booking)
         db.session.flush()

@@ -10,9 +10,10 @@ changes nothing. Rooms and sites that are not in the file are not touched.
 A column that is not in the file leaves that attribute of an existing site as it is. Empty cells:
 ``capacity`` is required; ``min_lead_minutes`` and the buffers mean 0; ``area_m2``,
 ``max_advance_days`` and the durations mean "no limit"; ``approval_policy`` means manual; the
-yes/no columns mean no. ``features`` are the equipment words separated by ``|``;
-``parent_room`` names the whole (a room of the same site, in the file or already known) this
-room is a part of, empty for none.
+yes/no columns mean no. ``features`` are keys of the equipment list (``services.features``)
+separated by ``|`` (a deactivated one only for a room that has it already); ``parent_room``
+names the whole (a room of the same site, in the file or already known) this room is a part
+of, empty for none.
 
 The file is UTF-8 (a byte order mark is fine, as Excel's "CSV UTF-8" writes it), separated by
 ``,`` or ``;`` (German Excel), whichever the header line uses. Rows are numbered as a
@@ -35,8 +36,8 @@ from sqlalchemy import select
 
 from booking.database import begin_write
 from booking.extensions import db
-from booking.models import ApprovalPolicy, Feature, Room, Site, SiteKind
-from booking.services import permissions, places
+from booking.models import ApprovalPolicy, Room, Site, SiteKind
+from booking.services import catalogue, permissions, places
 from booking.services.errors import N_, InvalidRequest, NotPermitted
 from booking.services.places import (  # the form's and the API's checks, applied per cell
     _validate_room,
@@ -331,13 +332,14 @@ def _choice(text: str, vocabulary, default: str | None = None) -> str:
 
 def _features(text: str) -> tuple[str, ...]:
     words = [w.strip().lower() for w in text.split(FEATURE_SEPARATOR) if w.strip()]
-    known = {f.value for f in Feature}
-    unknown = [w for w in words if w not in known]
+    # Any listed key reads; an inactive one is refused later for a room that lacks it.
+    listed = catalogue.current().features
+    unknown = [w for w in words if w not in listed]
     if unknown:
         raise _CellError(
             N_("Unknown equipment %(value)s; known are: %(choices)s."),
             value=", ".join(unknown),
-            choices=", ".join(sorted(known)),
+            choices=", ".join(f.key for f in listed.values() if f.active),
         )
     return tuple(sorted(set(words)))
 
@@ -560,7 +562,10 @@ def _room_commands(
             else places.RoomCommand(name="", capacity=0)
         )
         try:
-            cmd = _validate_room(replace(base, **room_row.values, parent_id=None))
+            cmd = _validate_room(
+                replace(base, **room_row.values, parent_id=None),
+                had=() if existing is None else existing.features,
+            )
         except InvalidRequest as exc:
             errors.append(_error(room_row.row, exc, _ROOM_FIELD_COLUMNS, "room_name"))
         else:

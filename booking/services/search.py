@@ -19,7 +19,6 @@ from booking import domain
 from booking.extensions import db
 from booking.models import (
     Booking,
-    Feature,
     Occupancy,
     Occurrence,
     OccurrenceStatus,
@@ -47,11 +46,14 @@ class RoomQuery:
     start: datetime | None = None
     end: datetime | None = None
     min_capacity: int | None = None
-    features: tuple[Feature, ...] = ()
+    features: tuple[str, ...] = ()  # feature keys; each one is required
     district: str | None = None
     site_id: int | None = None
     step_free: bool = False
     weekly_until: date | None = None
+    # Weekly only: leave out the weeks a room is closed (school holidays), as the booking form
+    # does by default, instead of counting them as not free.
+    skip_closures: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,23 @@ class RoomMatch:
     room: Room
     score: float  # higher is a better fit
     slots: tuple[domain.Slot, ...] = ()  # the UTC slots checked (empty without a time)
+    # Weekly searches: the dates checked for this room (without the skipped closed weeks),
+    # how many of them are free, and how many weeks were skipped because the room is closed.
+    dates: int = 0
+    free_dates: int = 0
+    skipped_weeks: int = 0
+
+    @property
+    def partial(self) -> bool:
+        return self.free_dates < self.dates
+
+
+@dataclass(frozen=True)
+class WeeklyResult:
+    """A weekly search: the rooms free on every date checked, then those free on most."""
+
+    matches: list[RoomMatch]
+    partial: list[RoomMatch]
 
 
 @dataclass(frozen=True)
@@ -220,6 +239,8 @@ def search_rooms(
     ``zone`` is the city's: the zone of a query given as local wall time.
     """
     slots = _query_slots(query, zone)
+    if slots and query.weekly_until is not None and query.skip_closures:
+        return search_weekly(query, zone=zone, now=now, partial_limit=0).matches
     # With a time, only the rooms found free become objects.
     if slots:
         found = catalogue.current()
@@ -280,6 +301,126 @@ def free_room_ids(
         ):
             free.append(context.room_id)
     return free
+
+
+PARTIAL_LIMIT = 10  # rooms free on most dates, listed after the rooms free on all of them
+
+
+@dataclass(frozen=True)
+class DateCount:
+    """One room in a weekly search: the dates checked, how many are free, weeks skipped."""
+
+    dates: int
+    free: int
+    skipped: int
+
+
+def count_free_dates(
+    room_ids: Sequence[int],
+    slots: Sequence[domain.Slot],
+    *,
+    now: datetime,
+    skip_closures: bool,
+    found: catalogue.Catalogue | None = None,
+) -> dict[int, DateCount]:
+    """Per room, how many of ``slots`` could be booked, by the same rules as ``free_room_ids``.
+
+    With ``skip_closures`` a slot on which the room is closed is left out (and counted as a
+    skipped week), as the booking form's expansion does with "skip school holidays and
+    closures"; without, it is a date that is not free. Loaded as ``free_room_ids`` loads: one
+    statement for closures and one for occupancy, whatever the number of rooms.
+    """
+    if not room_ids or not slots:
+        return {}
+    contexts = room_context.load_contexts(room_ids, slots, found=found)
+    covered: dict[tuple, bool] = {}
+    counts: dict[int, DateCount] = {}
+    for context in contexts.values():
+        rules, zone = context.rules, context.zone
+        closed = [False] * len(slots)
+        if context.closures:
+            hits = domain.find_overlaps(slots, [domain.Busy(c.slot) for c in context.closures])
+            closed = [bool(hit) for hit in hits]
+        taken = [False] * len(slots)
+        if context.busy:
+            padded = [s.padded(rules.buffer_before, rules.buffer_after) for s in slots]
+            taken = [bool(hit) for hit in domain.find_overlaps(padded, context.busy)]
+        owner = (
+            context.tree.hours_key(context.room_id, context.facts.site_id)
+            if rules.opening is not None
+            else None
+        )
+        dates = free = skipped = 0
+        for index, slot in enumerate(slots):
+            if closed[index] and skip_closures:
+                skipped += 1
+                continue
+            dates += 1
+            if closed[index] or taken[index]:
+                continue
+            if rules.opening is not None:
+                key = (owner, context.facts.timezone, slot)
+                if key not in covered:
+                    covered[key] = rules.opening.covers(slot, zone)
+                if not covered[key]:
+                    continue
+            if domain.within_time_rules((slot,), rules, now):
+                free += 1
+        counts[context.room_id] = DateCount(dates, free, skipped)
+    return counts
+
+
+def search_weekly(
+    query: RoomQuery,
+    *,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+    partial_limit: int = PARTIAL_LIMIT,
+) -> WeeklyResult:
+    """A weekly search counted per room: the rooms free on every date checked (best fit
+    first), then up to ``partial_limit`` rooms free on most of them, more than half (most
+    free dates first). With ``query.skip_closures`` the weeks a room is closed are left out.
+
+    Only the rooms listed become ``Room`` objects; the others stay catalogue facts.
+    """
+    slots = _query_slots(query, zone)
+    if not slots:
+        return WeeklyResult(search_rooms(query, zone=zone, now=now), [])
+    found = catalogue.current()
+    candidates = _candidates(query, found)
+    counts = count_free_dates(
+        [room.id for room in candidates],
+        slots,
+        now=now or datetime.now(UTC),
+        skip_closures=query.skip_closures,
+        found=found,
+    )
+    full = [i for i, c in counts.items() if c.dates and c.free == c.dates]
+    need = query.min_capacity or 1
+
+    def most_free_first(room_id: int) -> tuple:
+        count, capacity = counts[room_id], found.rooms[room_id].capacity
+        return (-count.free / count.dates, -need / max(capacity, 1), room_id)
+
+    most = sorted(
+        (i for i, c in counts.items() if c.free < c.dates < 2 * c.free), key=most_free_first
+    )[:partial_limit]
+    rooms = {room.id: room for room in _load_rooms(full + most)}
+
+    def match(room_id: int) -> RoomMatch:
+        room, count = rooms[room_id], counts[room_id]
+        return RoomMatch(
+            room,
+            _score(room, query),
+            tuple(slots),
+            dates=count.dates,
+            free_dates=count.free,
+            skipped_weeks=count.skipped,
+        )
+
+    matches = [match(i) for i in full]
+    matches.sort(key=lambda m: (-m.score, m.room.site.name, m.room.name))
+    return WeeklyResult(matches, [match(i) for i in most])
 
 
 def room_availability(room: Room, window: domain.Slot, *, user=None) -> RoomAvailability:

@@ -11,10 +11,17 @@ from flask_login import current_user, login_required
 from booking.errors import error_text
 from booking.models import OccurrenceStatus, Room
 from booking.services import bookings as booking_service
+from booking.services.competition import waiting_counts
 from booking.services.errors import Conflict, InvalidRequest, NotPermitted
 from booking.services.room_context import active_room
-from booking.web import bp
-from booking.web.forms import SERVICE_FIELDS, BookingForm, choices, command_from_form
+from booking.web import bp, keep_input, limits
+from booking.web.forms import (
+    SERVICE_FIELDS,
+    BookingForm,
+    choices,
+    command_from_form,
+    new_submission_token,
+)
 
 
 def _organisation_choices():
@@ -45,6 +52,8 @@ def _prefill(form: BookingForm) -> None:
                 form.limit.data = "until"
         except ValueError:
             pass
+        if args.get("skip_closures") == "0":  # the search counted closed weeks as not free
+            form.skip_closures.data = False
 
 
 def _field_error(form: BookingForm, exc: InvalidRequest | NotPermitted) -> None:
@@ -70,13 +79,22 @@ def _plan(form: BookingForm, room: Room):
 
 @bp.route("/rooms/<int:room_id>/book", methods=["GET", "POST"])
 @login_required
+@keep_input.keeps_input
 def book(room_id: int):
     room = active_room(room_id)
-    form = BookingForm()
+    form = keep_input.form(BookingForm)  # filled in again after an expired form or a login
     form.organisation.choices = _organisation_choices()
-    if request.method == "GET":
-        _prefill(form)
+    limits.describe(form, room)  # the room's limits next to the fields they concern
+    if not keep_input.submitted():
+        if keep_input.kept() is None:
+            _prefill(form)
+        else:
+            form.previewed.data = ""  # kept values are checked again before anything is booked
+        if not form.submission.data:  # a kept form goes on as the same submission
+            form.submission.data = new_submission_token()  # a new form: a new submission
         return render_template("web/book.html", room=room, form=form, plan=None)
+
+    form.submission_token()  # every answer carries the form's key on to the next submit
 
     if not form.validate_shape():
         return render_template("web/book.html", room=room, form=form, plan=None), 422
@@ -89,11 +107,19 @@ def book(room_id: int):
         plan = _plan(form, room)
         form.previewed.data = fingerprint if plan is not None else ""
         status = 200 if plan is not None else 422
+        if plan is not None and limits.mark(form, plan):
+            status = 422  # a broken limit is an error on its field, besides the preview's row
         return render_template("web/book.html", room=room, form=form, plan=plan), status
 
+    # The key is the user's own: another account's form can never meet this one's booking.
+    submission_key = f"web:{current_user.id}:{form.submission.data}"
     try:
-        booking = booking_service.request_booking(current_user, command_from_form(form, room.id))
+        booking = booking_service.request_booking(
+            current_user, command_from_form(form, room.id, submission_key)
+        )
     except (InvalidRequest, NotPermitted) as exc:
+        if exc.code == "idempotency_key_reused":
+            return _sent_before(form, room, fingerprint)
         _field_error(form, exc)
         plan = _plan(form, room) if isinstance(exc, InvalidRequest) else None
         return render_template("web/book.html", room=room, form=form, plan=plan), 422
@@ -114,6 +140,27 @@ def book(room_id: int):
         form.previewed.data = fingerprint
         return render_template("web/book.html", room=room, form=form, plan=plan), 409
     return redirect(url_for("web.booking_received", booking_id=booking.id))
+
+
+def _sent_before(form: BookingForm, room: Room, fingerprint: str):
+    """This form already made a booking, and now comes with other details (Back, a change,
+    "Book"): book nothing yet, give the form a new key and let the user confirm once more."""
+    form.submission.data = new_submission_token()
+    form.form_errors.append(
+        _(
+            "You have already sent this form once, with other details. To send these details "
+            "as a new request as well, check the dates and press “Book” again."
+        )
+    )
+    plan = _plan(form, room)
+    form.previewed.data = fingerprint if plan is not None else ""
+    return render_template("web/book.html", room=room, form=form, plan=plan), 422
+
+
+@bp.context_processor
+def _competition() -> dict:
+    """For the preview: per date, how many other requests wait for that time (no names)."""
+    return {"waiting_counts": lambda plan: waiting_counts(plan, current_user)}
 
 
 @bp.get("/my/bookings/<int:booking_id>/received")

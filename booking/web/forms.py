@@ -4,8 +4,12 @@ services check meaning."""
 from __future__ import annotations
 
 import hashlib
+import re
+import secrets
 from datetime import datetime
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -27,7 +31,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking import domain
 from booking.errors import error_text
-from booking.models import Feature
+from booking.services import catalogue
 from booking.services.bookings import (
     ATTENDEES_MAX,
     DESCRIPTION_MAX,
@@ -46,25 +50,6 @@ WEEKDAYS = (
     (6, _l("Sunday")),
 )
 
-FEATURE_LABELS = {
-    Feature.PROJECTOR: _l("Projector"),
-    Feature.SCREEN: _l("Screen"),
-    Feature.PIANO: _l("Piano"),
-    Feature.KITCHEN: _l("Kitchen"),
-    Feature.STAGE: _l("Stage"),
-    Feature.SPORTS_FLOOR: _l("Sports floor"),
-    Feature.SOUND_SYSTEM: _l("Sound system"),
-    Feature.WHITEBOARD: _l("Whiteboard"),
-    Feature.FLIPCHART: _l("Flipchart"),
-    Feature.WIFI: _l("Wi-Fi"),
-    Feature.TABLES_CHAIRS: _l("Tables and chairs"),
-    Feature.CHANGING_ROOMS: _l("Changing rooms"),
-    Feature.SHOWERS: _l("Showers"),
-    Feature.DARKENING: _l("Can be darkened"),
-    Feature.MIRRORS: _l("Mirrors"),
-    Feature.COMPUTERS: _l("Computers"),
-}
-
 POSITIONS = (
     ("", _l("as on the first date")),
     ("1", _l("first")),
@@ -80,6 +65,12 @@ REPEAT_WEEKLY = "weekly"
 REPEAT_BIWEEKLY = "biweekly"
 REPEAT_MONTHLY = "monthly"
 
+# How long a weekly search runs (SearchForm.weekly_end).
+WEEKLY_FOR_WEEKS = "weeks"
+WEEKLY_UNTIL_DATE = "date"
+WEEKLY_UNTIL_SUMMER = "summer"
+WEEKLY_UNTIL_HALF_YEAR = "half_year"
+
 
 class MultiCheckboxField(SelectMultipleField):
     """A group of checkboxes (rendered inside a fieldset by the template)."""
@@ -90,6 +81,27 @@ class MultiCheckboxField(SelectMultipleField):
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+def reader_language() -> str:
+    """Which of a feature's labels the reader gets: "de" (German) or "en"."""
+    locale = get_locale()
+    return "de" if locale is None or locale.language == "de" else "en"
+
+
+def feature_choices(keep=()) -> list[SelectChoice]:
+    """The equipment one may choose (the list administrators keep), labelled in the reader's
+    language; ``keep``: keys a room has already, offered even when no longer active."""
+    language = reader_language()
+    return [
+        SelectChoice(
+            f.key,
+            f.label(language)
+            if f.active
+            else _("%(name)s (no longer offered)", name=f.label(language)),
+        )
+        for f in catalogue.current().offered_features(keep)
+    ]
 
 
 class EmptyForm(FlaskForm):
@@ -119,23 +131,51 @@ class SearchForm(FlaskForm):
     )
     date = DateField(_l("Date"), validators=[Optional()])
     weekday = SelectField(_l("Weekday"), choices=choices(WEEKDAYS), default="0")
+    weekly_end = RadioField(
+        _l("Until when"),
+        choices=choices(
+            [
+                (WEEKLY_FOR_WEEKS, _l("for a number of weeks")),
+                (WEEKLY_UNTIL_DATE, _l("until a date")),
+                (WEEKLY_UNTIL_SUMMER, _l("until the summer holidays")),
+                (WEEKLY_UNTIL_HALF_YEAR, _l("until the end of this school half-year")),
+            ]
+        ),
+        default=WEEKLY_FOR_WEEKS,
+        description=_l("The holidays are those of the NRW school holiday calendar."),
+    )
     weeks = IntegerField(
-        _l("For how many weeks"), validators=[Optional(), NumberRange(1, 52)], default=8
+        _l("Number of weeks"), validators=[Optional(), NumberRange(1, 52)], default=8
+    )
+    until = DateField(_l("Last date"), validators=[Optional()])
+    # On unless the form was sent with it unticked (see ``web.home``): as on the booking form.
+    skip_closures = BooleanField(
+        _l("Skip school holidays and closures"),
+        default=True,
+        description=_l("Weeks in which a room is closed are left out, as when booking."),
     )
     start = TimeField(_l("From"), validators=[Optional()])
     end = TimeField(_l("Until"), validators=[Optional()])
     people = IntegerField(
         _l("Number of people"), validators=[Optional(), NumberRange(1, ATTENDEES_MAX)]
     )
-    features = MultiCheckboxField(_l("Equipment"), choices=choices(FEATURE_LABELS.items()))
+    features = MultiCheckboxField(_l("Equipment"), choices=[])
     district = SelectField(_l("District"), choices=[], default="")
     step_free = BooleanField(_l("Step-free access"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.features.choices = feature_choices()  # only active features are search filters
 
     def validate_shape(self) -> bool:
         """Run the validators plus the cross-field checks a search needs."""
         ok = self.validate()
         if self.mode.data == "date" and self.date.data is None and not self.date.errors:
             self.date.errors.append(_l("Please choose a date."))
+            ok = False
+        weekly_until_date = self.mode.data == "weekly" and self.weekly_end.data == WEEKLY_UNTIL_DATE
+        if weekly_until_date and self.until.data is None and not self.until.errors:
+            self.until.errors.append(_l("Please give the last date."))
             ok = False
         for item in (self.start, self.end):
             if item.data is None and not item.errors:
@@ -198,6 +238,10 @@ class BookingForm(FlaskForm):
     )
     # Fingerprint of the details last previewed: "Book" only writes what the user has seen.
     previewed = HiddenField()
+    # The form's one-time submission key: made when the form is first shown and kept through
+    # every preview, so a second "Book" with it (a double tap, Back and "Book" again) answers
+    # with the booking the first one made (services.requests.submit_booking).
+    submission = HiddenField()
     preview = SubmitField(_l("Show the dates"))
     book = SubmitField(_l("Book"))
 
@@ -211,6 +255,12 @@ class BookingForm(FlaskForm):
                 self.count.errors.append(_l("Please give the number of dates."))
                 ok = False
         return ok
+
+    def submission_token(self) -> str:
+        """The form's submission key; a fresh one if it came without one (or a mangled one)."""
+        if not SUBMISSION_TOKEN.fullmatch(self.submission.data or ""):
+            self.submission.data = new_submission_token()
+        return self.submission.data
 
     def fingerprint(self) -> str:
         """A short digest of everything that decides which dates are booked and how."""
@@ -230,6 +280,14 @@ class BookingForm(FlaskForm):
             self.skip_closures.data,
         ]
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+
+
+def new_submission_token() -> str:
+    """A new booking form's one-time submission key (URL-safe, 32 characters)."""
+    return secrets.token_urlsafe(24)
 
 
 def position_of(day) -> str:
@@ -264,8 +322,11 @@ def recurrence_from_form(form: BookingForm) -> domain.Recurrence | None:
     )
 
 
-def command_from_form(form: BookingForm, room_id: int) -> BookingCommand:
-    """The one place where the booking form becomes the service's command."""
+def command_from_form(
+    form: BookingForm, room_id: int, submission_key: str | None = None
+) -> BookingCommand:
+    """The one place where the booking form becomes the service's command (``submission_key``:
+    the service's key for this form's submission, when it books)."""
     day = form.date.data
     return BookingCommand(
         room_id=room_id,
@@ -279,6 +340,7 @@ def command_from_form(form: BookingForm, room_id: int) -> BookingCommand:
         recurrence=recurrence_from_form(form),
         book_free_dates_only=bool(form.book_free_dates_only.data),
         house_rules_accepted=bool(form.house_rules_accepted.data),
+        submission_key=submission_key,
     )
 
 

@@ -6,14 +6,15 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
-from flask import current_app
-from flask_babel import get_locale
+from flask import current_app, g
 from flask_babel import gettext as _
 
 from booking import domain
-from booking.models import Feature, OccurrenceStatus
+from booking.models import OccurrenceStatus
+from booking.services import catalogue
 from booking.web import bp
-from booking.web.forms import FEATURE_LABELS
+from booking.web.forms import reader_language
+from booking.web.i18n import format_locale
 
 
 def reason_text(problem: domain.Problem) -> str:
@@ -59,8 +60,23 @@ def skipped_text(skipped: domain.Skipped) -> str:
     return _("Skipped")
 
 
-def feature_label(feature) -> str:
-    return str(FEATURE_LABELS.get(Feature(feature), feature))
+def _catalogue() -> catalogue.Catalogue:
+    found = g.get("feature_catalogue")
+    if found is None:  # once per request: a page may name hundreds of features
+        found = g.feature_catalogue = catalogue.current()
+    return found
+
+
+def feature_label(key) -> str:
+    """A feature's label in the reader's language (German, else English); the key for one
+    that is not in the list."""
+    return _catalogue().feature_label(str(key), reader_language())
+
+
+def features_in_order(keys) -> list[str]:
+    """Feature keys in the order administrators gave the list (position, then key)."""
+    order = {key: n for n, key in enumerate(_catalogue().features)}
+    return sorted((str(k) for k in keys), key=lambda k: (order.get(k, len(order)), k))
 
 
 def city_zone() -> ZoneInfo:
@@ -83,17 +99,17 @@ def fmt_date(value: date | datetime, form: str = "full") -> str:
     """A date in the user's language; naive values are shown as they are (wall time)."""
     if isinstance(value, datetime):
         value = value.date()
-    return babel_dates.format_date(value, format=form, locale=get_locale())
+    return babel_dates.format_date(value, format=form, locale=format_locale())
 
 
 def fmt_time(value: time | datetime) -> str:
     if isinstance(value, datetime):
         value = value.time()
-    return babel_dates.format_time(value, format="short", locale=get_locale())
+    return babel_dates.format_time(value, format="short", locale=format_locale())
 
 
 def fmt_weekday(value: date) -> str:
-    return babel_dates.format_date(value, format="EEEE", locale=get_locale())
+    return babel_dates.format_date(value, format="EEEE", locale=format_locale())
 
 
 @bp.context_processor
@@ -103,6 +119,7 @@ def _inject_helpers() -> dict:
         "status_text": status_text,
         "skipped_text": skipped_text,
         "feature_label": feature_label,
+        "features_in_order": features_in_order,
         "local": local,
         "fmt_date": fmt_date,
         "fmt_time": fmt_time,

@@ -11,16 +11,27 @@ from sqlalchemy.orm import selectinload
 
 from booking.errors import error_text
 from booking.extensions import db
-from booking.models import Feature, Room, Site
-from booking.services import queries, suggestions
+from booking.models import Room, Site
+from booking.services import queries, school_calendar, suggestions
 from booking.services.errors import InvalidRequest
-from booking.services.search import RoomQuery, search_rooms
+from booking.services.search import RoomQuery, search_rooms, search_weekly
 from booking.web import bp
-from booking.web.forms import SearchForm, choices
+from booking.web.forms import (
+    WEEKLY_UNTIL_DATE,
+    WEEKLY_UNTIL_HALF_YEAR,
+    WEEKLY_UNTIL_SUMMER,
+    SearchForm,
+    choices,
+)
 from booking.web.helpers import city_zone, local_today
 
-# Search field names in RoomQuery/InvalidRequest -> form fields.
-_QUERY_FIELDS = {"start": "start", "end": "end", "weekly_until": "weeks"}
+# Search field names in RoomQuery/InvalidRequest -> form fields ("weekly_until": see below).
+_QUERY_FIELDS = {
+    "start": "start",
+    "end": "end",
+    "weekly_until": "weeks",
+    "weekly_end": "weekly_end",
+}
 
 
 def _first_weekday(weekday: int, today: date) -> date:
@@ -31,18 +42,31 @@ def query_from_form(form: SearchForm, today: date) -> RoomQuery:
     """The one place where the search form becomes a ``RoomQuery``."""
     if form.mode.data == "weekly":
         first = _first_weekday(int(form.weekday.data), today)
-        weekly_until = first + timedelta(weeks=(form.weeks.data or 1) - 1)
+        weekly_until = _weekly_until(form, first)
     else:
         first, weekly_until = form.date.data, None
     return RoomQuery(
         start=datetime.combine(first, form.start.data),
         end=datetime.combine(first, form.end.data),
         min_capacity=form.people.data,
-        features=tuple(Feature(f) for f in form.features.data or ()),
+        features=tuple(form.features.data or ()),
         district=form.district.data or None,
         step_free=bool(form.step_free.data),
         weekly_until=weekly_until,
+        skip_closures=bool(form.skip_closures.data),
     )
+
+
+def _weekly_until(form: SearchForm, first: date) -> date:
+    """The last possible date of a weekly search, as the form asks for it: a number of weeks,
+    a date, or the summer holidays or the end of the school half-year (``school_calendar``)."""
+    if form.weekly_end.data == WEEKLY_UNTIL_DATE:
+        return form.until.data
+    if form.weekly_end.data == WEEKLY_UNTIL_SUMMER:
+        return school_calendar.until_summer_holidays(first, field="weekly_end")
+    if form.weekly_end.data == WEEKLY_UNTIL_HALF_YEAR:
+        return school_calendar.end_of_half_year(first, field="weekly_end")
+    return first + timedelta(weeks=(form.weeks.data or 1) - 1)
 
 
 def book_link_args(query: RoomQuery) -> dict:
@@ -57,6 +81,8 @@ def book_link_args(query: RoomQuery) -> dict:
     if query.weekly_until:
         args["repeat"] = "weekly"
         args["until"] = query.weekly_until.isoformat()
+        if not query.skip_closures:
+            args["skip_closures"] = "0"
     return args
 
 
@@ -67,8 +93,12 @@ def home():
         [("", _("All districts"))] + [(d, d) for d in queries.districts()]
     )
     searched = "start" in request.args
-    matches, other_times, similar, query = [], [], [], None
+    matches, partial, other_times, similar, query = [], [], [], [], None
     status = 200
+    if "weekly_end" not in request.args:
+        # Not sent from this form (the first visit, an older link): skipping closures is the
+        # default. From the form, a missing box means it was unticked.
+        form.skip_closures.data = True
     if searched:
         today = local_today()
         valid = form.validate_shape()
@@ -76,12 +106,18 @@ def home():
             form.date.errors.append(_("Please choose a date from today on."))
             valid = False
         if valid:
-            query = query_from_form(form, today)
             try:
-                matches = search_rooms(query, zone=city_zone())
+                query = query_from_form(form, today)
+                if query.weekly_until is not None:
+                    found = search_weekly(query, zone=city_zone())
+                    matches, partial = found.matches, found.partial
+                else:
+                    matches = search_rooms(query, zone=city_zone())
             except InvalidRequest as exc:
-                field = getattr(form, _QUERY_FIELDS.get(exc.field or "", "end"))
-                field.errors.append(error_text(exc))
+                name = _QUERY_FIELDS.get(exc.field or "", "end")
+                if exc.field == "weekly_until" and form.weekly_end.data == WEEKLY_UNTIL_DATE:
+                    name = "until"
+                getattr(form, name).errors.append(error_text(exc))
                 query = None
             if query is not None and not matches:
                 other_times = suggestions.other_times(query, zone=city_zone())
@@ -101,6 +137,7 @@ def home():
             searched=searched,
             query=query,
             matches=matches,
+            partial=partial,
             other_times=other_times,
             similar=similar,
             sites=sites,

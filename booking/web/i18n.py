@@ -20,7 +20,8 @@ Jinja filters for every template (registered by ``init_app``):
 ``kind|organisation_kind_label``
     The translated name of an ``OrganisationKind``.
 
-``lang_url(code)`` (a global) is the current page's URL with ``?lang=code``;
+``lang_url(code)`` (a global) is the current page's URL with ``?lang=code`` (shows that page in
+``code``, stores nothing); ``this_page()`` is the page the language switch's POST leads back to;
 ``current_locale()`` (a global) is the language code of the page, e.g. ``"de"``.
 """
 
@@ -29,12 +30,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel import dates as babel_dates
 from flask import Flask, current_app, has_request_context, request, session, url_for
 from flask_babel import get_locale, lazy_gettext, refresh
 from flask_login import current_user
 
-from booking.languages import LANGUAGES
+from booking.languages import FORMAT_LOCALES, LANGUAGES
 from booking.models import OccurrenceStatus, OrganisationKind
 from booking.services import accounts
 
@@ -82,17 +84,41 @@ def select_timezone() -> str:
 
 
 def remember_language() -> None:
-    """``?lang=`` sticks: in the session for everyone, and as the setting of a logged-in user."""
+    """Start each request with a fresh language choice. ``?lang=`` only shows one page in that
+    language; what sticks is chosen with the switch's POST (:func:`choose_language`)."""
     # Flask-Babel caches the locale on ``g``; an app context that outlives one request (tests,
     # CLI) must not carry the last request's language into the next.
     refresh()
-    lang = request.args.get("lang")
+
+
+def choose_language(lang: str) -> bool:
+    """Keep ``lang``: in the session for everyone, and as the setting of a logged-in user."""
     if lang not in languages():
-        return
-    if session.get("lang") != lang:
-        session["lang"] = lang
+        return False
+    session["lang"] = lang
     if getattr(current_user, "is_authenticated", False) and current_user.language != lang:
         accounts.set_language(current_user, lang)
+    refresh()
+    return True
+
+
+def this_page() -> str:
+    """Where the language switch leads back to: this page (without ``?lang=``), or the home
+    page after a POST or on an error page."""
+    rule = request.url_rule if has_request_context() else None
+    if rule is None or request.endpoint is None or request.method != "GET":
+        return "/"
+    args = request.args.to_dict(flat=False)
+    args.pop("lang", None)
+    return url_for(request.endpoint, **(request.view_args or {}), **args, _external=False)
+
+
+def format_locale() -> Locale:
+    """The locale dates and times are written in: the page's language, English as en_GB."""
+    locale = get_locale() or Locale.parse(languages()[0])
+    if locale.territory is None and locale.language in FORMAT_LOCALES:
+        return Locale.parse(FORMAT_LOCALES[locale.language])
+    return locale
 
 
 def _zone(zone) -> ZoneInfo:
@@ -110,14 +136,16 @@ def localdate(value: date | datetime | None, zone=None, format: str = "medium") 
         return ""
     if isinstance(value, datetime):
         value = _local(value, zone).date()
-    return babel_dates.format_date(value, format=format, locale=get_locale())
+    return babel_dates.format_date(value, format=format, locale=format_locale())
 
 
 def localtime(value: datetime | None, zone=None, format: str = "short") -> str:
     if value is None:
         return ""
     # A naive time object: Babel must not shift it by the server's own zone.
-    return babel_dates.format_time(_local(value, zone).time(), format=format, locale=get_locale())
+    return babel_dates.format_time(
+        _local(value, zone).time(), format=format, locale=format_locale()
+    )
 
 
 def localdatetime(value: datetime | None, zone=None, format: str = "medium") -> str:
@@ -164,5 +192,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(organisation_kind_label, "organisation_kind_label")
     app.add_template_global(lang_url, "lang_url")
+    app.add_template_global(this_page, "this_page")
     app.add_template_global(current_locale, "current_locale")
     app.add_template_global(LANGUAGE_NAMES, "language_names")

@@ -65,6 +65,21 @@ def free_slot_link(free: domain.Slot, zone: ZoneInfo, now: datetime) -> dict[str
     }
 
 
+def free_parts(
+    free: domain.Slot, zone: ZoneInfo, now: datetime
+) -> list[tuple[str, datetime, datetime]]:
+    """A free time as ``("past" | "free", local start, local end)`` parts: what is over by now is
+    past, not free; the free part starts at the next quarter hour, as its booking link does."""
+    start, end = domain.to_local(free.starts_at, zone), domain.to_local(free.ends_at, zone)
+    if free.ends_at <= now:
+        return [("past", start, end)]
+    if free.starts_at >= now:
+        return [("free", start, end)]
+    local_now = domain.to_local(now, zone).replace(second=0, microsecond=0)
+    cut = local_now + timedelta(minutes=(-local_now.minute) % 15)
+    return [("past", start, cut)] + ([("free", cut, end)] if cut < end else [])
+
+
 def _site_or_404(site_id: int) -> Site:
     site = db.session.get(Site, site_id)
     if site is None or not site.active:
@@ -112,6 +127,7 @@ def room(room_id: int):
         week=calendar,
         today=today,
         book_args=lambda free: free_slot_link(free, zone, now),
+        free_parts=lambda free: free_parts(free, zone, now),
         this_week=iso_week(monday),
         prev_week=iso_week(calendar.previous_week),
         next_week=iso_week(calendar.next_week),

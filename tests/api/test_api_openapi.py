@@ -16,7 +16,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from booking.api.spec import REGISTRY
-from booking.models import Feature
 from tests.api.conftest import BERLIN, local
 
 
@@ -93,7 +92,7 @@ def test_docs_page_lists_endpoints_schemas_auth_and_limits(client):
 def api_schema(app, db, make_site, make_room, make_user, make_organisation, make_booking, auth):
     """Some data to find, and a token for the booking endpoints."""
     site = make_site()
-    room = make_room(site, features=[Feature.PROJECTOR], hours=[(d, 480, 1320) for d in range(7)])
+    room = make_room(site, features=["projector"], hours=[(d, 480, 1320) for d in range(7)])
     club = make_organisation()
     user = make_user(organisations=[club], manages=[site])
     make_booking(user, room, local(3, 18).replace(tzinfo=BERLIN), is_public=True)

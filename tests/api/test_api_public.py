@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from booking.extensions import db
-from booking.models import ApprovalPolicy, Feature, SiteKind
+from booking.models import ApprovalPolicy, SiteKind
 from tests.api.conftest import BERLIN, assert_problem, iso, local
 
 
@@ -31,7 +31,7 @@ def test_sites_list_and_detail_with_kind_district_address(client, make_site):
 
 def test_room_carries_policy_features_and_links(client, make_room):
     room = make_room(
-        features=[Feature.PROJECTOR, Feature.WIFI],
+        features=["projector", "wifi"],
         step_free=True,
         approval_policy=ApprovalPolicy.TRUSTED,
         house_rules="Bitte aufräumen.",
@@ -53,8 +53,8 @@ def test_room_carries_policy_features_and_links(client, make_room):
 def test_room_filters_combine(client, make_site, make_room):
     north = make_site(district="Letmathe")
     south = make_site(district="Hennen")
-    big = make_room(north, capacity=100, features=[Feature.PROJECTOR, Feature.STAGE])
-    small_free = make_room(north, capacity=12, step_free=True, features=[Feature.PROJECTOR])
+    big = make_room(north, capacity=100, features=["projector", "stage"])
+    small_free = make_room(north, capacity=12, step_free=True, features=["projector"])
     other = make_room(south, capacity=60, step_free=True)
     db.session.commit()
 

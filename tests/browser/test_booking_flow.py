@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from booking.models import ApprovalPolicy, Feature
+from booking.models import ApprovalPolicy
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -23,7 +23,7 @@ def scene(db, make_site, make_room, make_user, make_booking):
         site,
         name="Probenraum",
         capacity=25,
-        features=[Feature.PIANO],
+        features=["piano"],
         step_free=True,
         approval_policy=ApprovalPolicy.MANUAL,
         house_rules="Please put the chairs back.",
@@ -97,8 +97,9 @@ def test_register_search_preview_book_and_see_it_pending(page, scene, axe):
     expect(booking.locator("span.status-pending")).to_have_count(3)
     check_axe(page, axe, "my bookings")
 
-    # Cancelling one date goes through the real CSRF-protected form.
-    booking.get_by_role("button", name=re.compile(r"^Cancel this date")).first.click()
+    # Cancelling one date asks first, then goes through the real CSRF-protected form.
+    booking.get_by_role("link", name=re.compile(r"^Cancel this date")).first.click()
+    page.get_by_role("button", name="Yes, cancel the date").click()
     expect(page.locator(".flashes")).to_contain_text("was cancelled")
     booking = page.locator("article.booking", has_text="Choir rehearsal")
     expect(booking.locator("span.status-pending")).to_have_count(2)

@@ -80,14 +80,14 @@ def test_upload_holidays_and_cancel_the_hit_date(
     page.screenshot(path=str(ARTIFACTS / "closure-hits-1280.png"), full_page=True)
 
     # Without a reason the button refuses, with the message next to the field.
-    page.get_by_role("button", name="Cancel this date").click()
+    page.get_by_role("button", name="Cancel the one date").click()
     expect(page.locator("#reason-error")).to_be_visible()
     assert axe(page) == [], "hit dates with an error"
 
     page.set_viewport_size({"width": 360, "height": 740})
     assert not horizontal_scroll(page), "hit dates at 360 px"
     page.get_by_label("Reason for the requesters").fill("Die Halle ist in den Ferien gesperrt.")
-    page.get_by_role("button", name="Cancel this date").click()
+    page.get_by_role("button", name="Cancel the one date").click()
     expect(page).to_have_url(re.compile(rf"/admin/sites/{site.id}/closures$"))
     expect(page.get_by_text("1 date is cancelled")).to_be_visible()
     assert not horizontal_scroll(page), "closures page at 360 px"

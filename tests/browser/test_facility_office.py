@@ -151,13 +151,16 @@ def test_admin_creates_a_site_with_a_divisible_hall_and_the_whole_blocks_its_par
     new_room("Hallenteil 2", 100, parent="Dreifachhalle")
 
     site_card = page.locator("section.card", has_text="Gesamtschule Seilersee")
-    # The list is flat (by name); each part names its whole.
+    # The parts are listed inside the whole's entry, each naming its whole.
     rooms = site_card.locator("li")
     expect(rooms).to_have_count(3)
-    whole = rooms.filter(has=page.get_by_role("link", name="Dreifachhalle", exact=True))
-    expect(whole).not_to_contain_text("part of")
+    whole = site_card.locator("> ul > li")
+    expect(whole).to_have_count(1)
+    expect(whole.get_by_role("link", name="Dreifachhalle", exact=True)).to_be_visible()
+    parts = whole.locator("ul > li")
+    expect(parts).to_have_count(2)
     for part in ("Hallenteil 1", "Hallenteil 2"):
-        item = rooms.filter(has=page.get_by_role("link", name=part, exact=True))
+        item = parts.filter(has=page.get_by_role("link", name=part, exact=True))
         expect(item).to_contain_text("part of Dreifachhalle")
     check_page(page, axe, "admin-index", shots=True)
 
@@ -196,8 +199,8 @@ def test_admin_creates_a_site_with_a_divisible_hall_and_the_whole_blocks_its_par
     # ... and a part is taken at that time: its week shows it, its booking form refuses it.
     part = ids["Hallenteil 2"]
     member.goto(f"/rooms/{part}?week={day.isocalendar().year}-W{day.isocalendar().week:02d}")
-    wednesday = member.locator("li.day", has_text=day.strftime("%b %-d"))
-    expect(wednesday.locator("li.slot.busy")).to_contain_text("6:00\u202fPM")
+    wednesday = member.locator("li.day", has_text=day.strftime("%-d %b"))
+    expect(wednesday.locator("li.slot.busy")).to_contain_text("18:00")
     check_page(member, axe, "room page of a part")
     member.goto(f"/rooms/{part}/book?date={day.isoformat()}&start=18:30&end=19:30")
     member.fill("#title", "Tischtennis")
@@ -411,7 +414,7 @@ def test_manager_changes_a_weekly_series_by_keyboard(
     page.goto("/manage/bookings")
     article = page.locator(f"#booking-{booking_id}")
     expect(article.locator("tbody tr")).to_have_count(4)
-    expect(article).to_contain_text("5:00\u202fPM–6:30\u202fPM")
+    expect(article).to_contain_text("17:00–18:30")
     check_page(page, axe, "manage-bookings", shots=True, buttons="main article .button")
 
     tab_to(page, f"a[href^='/manage/bookings/{booking_id}/series']")
@@ -432,8 +435,8 @@ def test_manager_changes_a_weekly_series_by_keyboard(
     preview = page.locator("#dates-preview")
     expect(preview.locator("tr.free")).to_have_count(4)
     expect(preview.locator(".preview-summary")).to_contain_text("All 4 new times are free.")
-    expect(preview.locator("tbody tr").first).to_contain_text("7:00\u202fPM–8:30\u202fPM")
-    expect(preview.locator("tbody tr").first).to_contain_text("5:00\u202fPM–6:30\u202fPM")
+    expect(preview.locator("tbody tr").first).to_contain_text("19:00–20:30")
+    expect(preview.locator("tbody tr").first).to_contain_text("17:00–18:30")
     check_page(page, axe, "manage-series-preview", shots=True)
 
     tab_to(page, "input[name=confirm]")
@@ -443,7 +446,7 @@ def test_manager_changes_a_weekly_series_by_keyboard(
     article = page.locator(f"#booking-{booking_id}")
     expect(article.locator("tbody tr")).to_have_count(4)
     for row in article.locator("tbody tr").all():
-        expect(row).to_contain_text("7:00\u202fPM–8:30\u202fPM")
+        expect(row).to_contain_text("19:00–20:30")
     check_page(page, axe, "approved bookings after the change", buttons="main article .button")
 
     # The requester sees the new times on their own bookings page.
@@ -452,4 +455,4 @@ def test_manager_changes_a_weekly_series_by_keyboard(
     fixer_page.goto("/my/bookings")
     mine = fixer_page.locator("article.booking", has_text="Repair-Café")
     expect(mine.locator("tbody tr")).to_have_count(4)
-    expect(mine.locator("tbody tr", has_text="7:00\u202fPM–8:30\u202fPM")).to_have_count(4)
+    expect(mine.locator("tbody tr", has_text="19:00–20:30")).to_have_count(4)

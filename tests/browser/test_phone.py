@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import expect
 
 from booking import domain
-from booking.models import ApprovalPolicy, Feature
+from booking.models import ApprovalPolicy
 from tests.conftest import PASSWORD
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -24,7 +24,7 @@ def test_pages_fit_a_360_pixel_screen(
     room = make_room(
         site,
         name="Mehrzweckraum im Erdgeschoss",
-        features=[Feature.PROJECTOR, Feature.WHITEBOARD, Feature.TABLES_CHAIRS, Feature.WIFI],
+        features=["projector", "whiteboard", "tables_chairs", "wifi"],
         approval_policy=ApprovalPolicy.MANUAL,
         house_rules="Schlüssel beim Hausmeister abholen. Bitte lüften.",
         hours=[(d, 8 * 60, 22 * 60) for d in range(7)],

@@ -128,7 +128,7 @@ def test_divisible_hall_booking_the_whole_blocks_a_part(client, db, make_site, m
     db.session.expire_all()
     hall = db.session.get(Room, hall.id)
     assert sorted(p.name for p in hall.parts) == ["Halle A", "Halle B"]
-    assert sorted(f.value for f in hall.features) == ["changing_rooms", "sports_floor"]
+    assert sorted(hall.features) == ["changing_rooms", "sports_floor"]
     part_a = next(p for p in hall.parts if p.name == "Halle A")
 
     def book(room):

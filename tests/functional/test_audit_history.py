@@ -123,8 +123,8 @@ def test_times_are_shown_in_the_sites_zone(client, db, world, login_as):
     db.session.commit()
     login_as(world.manager_x)
     page = text(client.get(f"/admin/sites/{world.site_x.id}/history"))
-    assert "Jul 1, 2026, 10:30" in page  # en: short time, 12-hour clock
-    assert "PM" in page
+    assert "1 Jul 2026, 22:30" in page  # en (en-GB): day-month, 24-hour clock
+    assert "PM" not in page
 
 
 def test_a_manager_of_another_site_learns_nothing(client, world, login_as):
@@ -292,6 +292,6 @@ def test_a_closure_reads_in_the_sites_zone_without_internal_ids(client, db, worl
     login_as(world.manager_x)
     page = entries(client.get(f"/admin/rooms/{world.room_x.id}/history"))
     assert "Closure added" in page and "Renovierung" in page
-    assert "From: Dec 24, 2026 12:00 AM" in page  # midnight in Berlin
-    assert "Until: Dec 28, 2026 12:00 AM" in page
+    assert "From: 24 Dec 2026 00:00" in page  # midnight in Berlin
+    assert "Until: 28 Dec 2026 00:00" in page
     assert "4711" not in page

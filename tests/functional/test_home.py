@@ -1,9 +1,6 @@
-from booking.models import Feature
-
-
 def test_home_lists_sites_and_rooms_from_the_database(client, db, make_site, make_room):
     site = make_site(name="Bürgerhaus Hennen", district="Hennen")
-    make_room(site, name="Großer Saal", capacity=160, features=[Feature.STAGE])
+    make_room(site, name="Großer Saal", capacity=160, features=["stage"])
     make_room(site, name="Alter Raum", active=False)
     db.session.commit()
     page = client.get("/")

@@ -156,7 +156,7 @@ def test_dashboard_shows_waiting_requests_and_the_day(
     today_part, week_part = html.split('id="week-title"')
     assert "Heute Turnen" in today_part and "Turnverein" in today_part and "Aula" in today_part
     local_start = (now - timedelta(minutes=1)).astimezone(ZoneInfo("Europe/Berlin"))
-    assert local_start.strftime("%-I:%M") in today_part  # the site's wall time
+    assert local_start.strftime("%H:%M") in today_part  # the site's wall time, 24-hour
     assert "Fremd heute" not in html  # another site
     assert "Nächste Woche" not in html
     assert ("Morgen Chor" in week_part) == (today.weekday() < 6)

@@ -275,7 +275,7 @@ def test_move_confirm_writes_and_tells_the_requester(client, login_as, db, scene
     assert mail.recipient == "saengerin@example.org"
     assert "moved" in mail.subject.lower()
     assert "Die Aula wird gestrichen." in mail.body_text and "Werkraum" in mail.body_text
-    assert "4:00" in mail.body_text and "6:00" in mail.body_text  # new and old times
+    assert "16:00" in mail.body_text and "18:00" in mail.body_text  # new and old times
 
 
 def test_change_series_to_a_free_time(client, login_as, db, scene):

@@ -148,6 +148,16 @@ def member_of_site_x(anonymous, member, manager_x, manager_y, admin) -> dict[str
     return dict(zip(ROLES, (anonymous, member, manager_x, manager_y, admin), strict=True))
 
 
+def the_projector(template: str) -> Callable[[World, str], str]:
+    """A path with {key}: the seeded feature "projector" (the managed equipment list, #11)."""
+
+    def build(w: World, role: str) -> str:
+        return template.format(key="projector")
+
+    build.__doc__ = template
+    return build
+
+
 def with_closure(template: str) -> Callable[[World, str], str]:
     """A path with {closure}: a new closure of site X over the role's own booking there."""
 
@@ -186,6 +196,30 @@ def with_opening_exception(template: str) -> Callable[[World, str], str]:
         db.session.add(row)
         db.session.flush()
         return path(template.replace("{exception}", str(row.id)))(w, role)
+
+    build.__doc__ = template
+    return build
+
+
+def with_join_request(template: str, *, own: bool = False) -> Callable[[World, str], str]:
+    """A path with {jr}: a new pending request to join Verein A, by the calling role's user
+    (``own``) or by a new person (for the admins' answer)."""
+
+    def build(w: World, role: str) -> str:
+        from booking.extensions import db
+        from booking.models import JoinRequest, User
+
+        if own and role == "anonymous":
+            return path(template.replace("{jr}", "424242"))(w, role)
+        if own:
+            asker = w.users[role]
+        else:
+            n = len(db.session.scalars(db.select(User.id)).all())
+            asker = User(email=f"asker{n}@example.org", name="Asker", password_hash="x")
+        request = JoinRequest(organisation_id=w.organisation.id, user=asker, message="Hallo")
+        db.session.add(request)
+        db.session.flush()
+        return path(template.replace("{jr}", str(request.id)))(w, role)
 
     build.__doc__ = template
     return build
@@ -568,6 +602,56 @@ CASES = [
             "photo": (io.BytesIO(b"no image"), "photo.jpg"),
         },
     ),
+    # KERN UX look (#12).
+    Case("GET", path("/favicon.ico"), same(200)),
+    # Joining an organisation (#12).
+    Case("GET", path("/organisations/{org}/join"), logged_in(302, 200)),
+    Case(
+        "POST",
+        path("/organisations/{org}/join"),
+        logged_in(302, 302),
+        data=lambda w, r: {"message": "Hallo"},
+    ),
+    Case(
+        "POST",
+        with_join_request("/organisations/{org}/join/withdraw", own=True),
+        logged_in(302, 302),
+    ),
+    Case(
+        "POST",
+        with_join_request("/organisations/{org}/join-requests/{jr}"),
+        member_of_site_x(302, 403, 404, 404, 302),
+        data=lambda w, r: {"action": "accept"},
+    ),
+    # Managed equipment list (#11).
+    Case("GET", path("/admin/features"), member_of_site_x(302, 403, 403, 403, 200)),
+    Case(
+        "POST",
+        path("/admin/features"),
+        member_of_site_x(302, 403, 403, 403, 302),
+        data=lambda w, r: {"label_de": "Beamer mit HDMI", "label_en": "HDMI projector"},
+    ),
+    Case("GET", the_projector("/admin/features/{key}"), member_of_site_x(302, 403, 403, 403, 200)),
+    Case(
+        "POST",
+        the_projector("/admin/features/{key}"),
+        member_of_site_x(302, 403, 403, 403, 302),
+        data=lambda w, r: {"label_de": "Beamer", "label_en": "Projector", "position": "5"},
+    ),
+    Case(
+        "POST",
+        the_projector("/admin/features/{key}/active"),
+        member_of_site_x(302, 403, 403, 403, 302),
+        data=lambda w, r: {"active": "0"},
+    ),
+    # Not losing what people typed, and the language switch (#12).
+    Case("GET", path("/my/bookings/{bx}/cancel"), member_of_site_x(302, 200, 200, 404, 200)),
+    Case(
+        "GET",
+        path("/my/bookings/{bx}/cancel?occurrence={ox}"),
+        member_of_site_x(302, 200, 200, 404, 200),
+    ),
+    Case("POST", path("/language"), same(303), data=lambda w, r: {"lang": "en", "next": "/"}),
     # The JSON API.
     Case("GET", path("/api/v1/openapi.json"), same(200), api=True),
     Case("GET", path("/api/v1/sites"), same(200), api=True),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from booking.models import AuditEvent, Feature, Room, Site, SiteKind
+from booking.models import AuditEvent, Room, Site, SiteKind
 from booking.services import room_import
 from booking.services.errors import NotPermitted
 
@@ -85,7 +85,7 @@ def rooms_by_name(db) -> dict[str, Room]:
 def test_the_sample_file_creates_sites_and_rooms_and_a_second_upload_changes_nothing(
     client, db, make_user, login_as
 ):
-    admin = login_as(make_user(is_admin=True))
+    admin = login_as(make_user(is_admin=True, language="en"))
     page = client.get("/admin/import")
     assert page.status_code == 200
     assert "site_name,site_kind,district" in page.get_data(as_text=True)
@@ -105,7 +105,7 @@ def test_the_sample_file_creates_sites_and_rooms_and_a_second_upload_changes_not
     assert sorted(p.name for p in gym.parts) == ["Turnhalle Hälfte A", "Turnhalle Hälfte B"]
     assert gym.site_id == school.id and gym.parent_id is None
     assert gym.capacity == 120 and gym.area_m2 == 900
-    assert set(gym.features) == {Feature.SPORTS_FLOOR, Feature.CHANGING_ROOMS, Feature.SHOWERS}
+    assert set(gym.features) == {"sports_floor", "changing_rooms", "showers"}
     assert gym.step_free and gym.accessible_toilet and not gym.hearing_loop
     assert (gym.min_lead_minutes, gym.max_advance_days) == (2880, 365)
     assert (gym.min_duration_minutes, gym.max_duration_minutes) == (60, 240)
@@ -141,7 +141,7 @@ def test_a_changed_cell_updates_only_that_room_and_says_so(db, make_user):
     assert (report.rooms_created, report.rooms_updated, report.rooms_unchanged) == (0, 1, 6)
     music = rooms_by_name(db)["Musikraum"]
     assert music.capacity == 35
-    assert set(music.features) == {Feature.PIANO, Feature.TABLES_CHAIRS}
+    assert set(music.features) == {"piano", "tables_chairs"}
     (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "room_updated"))
     assert event.room_id == music.id
     assert event.details["changes"]["capacity"] == [30, 35]
@@ -329,7 +329,7 @@ def test_cells_missing_at_the_end_of_a_row_are_empty(db, make_user):
 
 
 def test_the_upload_form_lists_every_problem_with_its_row(client, db, make_user, login_as):
-    login_as(make_user(is_admin=True))
+    login_as(make_user(is_admin=True, language="en"))
     response = upload(
         client,
         csv_bytes(
@@ -348,7 +348,7 @@ def test_the_upload_form_lists_every_problem_with_its_row(client, db, make_user,
 
 
 def test_the_upload_form_wants_a_csv_file(client, db, make_user, login_as):
-    login_as(make_user(is_admin=True))
+    login_as(make_user(is_admin=True, language="en"))
     assert client.post("/admin/import", data={}).status_code == 422
     response = upload(client, b"GIF89a", name="photo.gif")
     assert response.status_code == 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from booking.models import Feature, OpeningWindow
+from booking.models import OpeningWindow
 
 BERLIN = ZoneInfo("Europe/Berlin")
 EN = {"Accept-Language": "en"}
@@ -33,7 +33,7 @@ def test_room_page_shows_the_facts(client, db, make_site, make_room):
         capacity=40,
         step_free=True,
         hearing_loop=True,
-        features=[Feature.PROJECTOR, Feature.WIFI],
+        features=["projector", "wifi"],
         house_rules="Keine Speisen im Saal.",
         hours=[(0, 9 * 60, 18 * 60)],
     )

@@ -64,7 +64,7 @@ def fresh(db, site: Site) -> Site:
 @pytest.fixture
 def manager(db, make_site, make_user, login_as):
     site = make_site(name="Grundschule Lichtenhof")
-    user = login_as(make_user(manages=[site]))
+    user = login_as(make_user(manages=[site], language="en"))
     return user, site
 
 

@@ -140,7 +140,7 @@ def test_booking_mails_use_the_requesters_language(app, db, smtp, make_user, mak
     [(_, message)] = smtp.messages
     assert message["Subject"] == "Booking confirmed: Language café"
     body = _body(message)
-    assert "Wednesday, December 2, 2026" in body
+    assert "Wednesday, 2 December 2026" in body
     assert ": approved" in body
 
 

@@ -79,10 +79,10 @@ def body(message) -> str:
     )
 
 
-def line(occurrence, times: str = "6:00 PM–8:00 PM") -> str:
-    """How an English mail writes a date: "Wednesday, December 16, 2026, 6:00 PM–8:00 PM"."""
+def line(occurrence, times: str = "18:00–20:00") -> str:
+    """How an English mail writes a date (en-GB): "Wednesday, 16 December 2026, 18:00–20:00"."""
     local = occurrence.starts_at.astimezone(ZoneInfo(occurrence.room.site.timezone))
-    return f"{local:%A}, {local:%B} {local.day}, {local.year}, {times}"
+    return f"{local:%A}, {local.day} {local:%B} {local.year}, {times}"
 
 
 def day(n: int) -> date:
@@ -155,7 +155,7 @@ def test_a_new_request_mails_the_sites_managers_who_want_each(app, db, smtp, tow
     for occurrence in booking.occurrences[:5]:
         assert f"- {line(occurrence)}\n" in text
     assert line(booking.occurrences[5]) not in text
-    assert text.count("6:00 PM–8:00 PM") == 5
+    assert text.count("18:00–20:00") == 5
     assert "… and 2 more dates" in text
     link = f"http://raumboerse.test/manage/requests?site={town.site_x.id}&room={town.room_x.id}"
     assert link in text
@@ -322,5 +322,5 @@ def test_cancellation_and_move_by_the_manager_are_mailed_with_the_reason(app, db
     cancelled, moved = smtp.to("clara@example.org")[2:]
     assert "cancelled (Reason: Wasserschaden in der Aula.)" in body(cancelled)
     assert "Reason: Die Aula ist dienstags belegt." in body(moved)
-    assert f"{line(second, '7:00 PM–9:00 PM')}, Aula: approved" in body(moved)
+    assert f"{line(second, '19:00–21:00')}, Aula: approved" in body(moved)
     assert "before:" in body(moved)

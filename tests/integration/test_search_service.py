@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.domain import Slot
-from booking.models import Closure, Feature
+from booking.models import Closure
 from booking.services import search
 from booking.services.errors import InvalidRequest
 
@@ -32,20 +32,16 @@ def rooms(make_site, make_room):
     school = make_site(district="Letmathe")
     library = make_site(district="Innenstadt")
     return {
-        "gym": make_room(school, name="Gym", capacity=100, features=[Feature.SPORTS_FLOOR]),
-        "music": make_room(
-            school, name="Music", capacity=25, features=[Feature.PIANO], step_free=True
-        ),
+        "gym": make_room(school, name="Gym", capacity=100, features=["sports_floor"]),
+        "music": make_room(school, name="Music", capacity=25, features=["piano"], step_free=True),
         "group": make_room(
             library,
             name="Group",
             capacity=10,
-            features=[Feature.PROJECTOR, Feature.WIFI],
+            features=["projector", "wifi"],
             step_free=True,
         ),
-        "hall": make_room(
-            library, name="Hall", capacity=80, features=[Feature.PROJECTOR, Feature.PIANO]
-        ),
+        "hall": make_room(library, name="Hall", capacity=80, features=["projector", "piano"]),
     }
 
 
@@ -55,7 +51,7 @@ def test_static_filters(db, rooms):
         "Hall",
         "Gym",
     ]  # the smallest room that fits first
-    query = search.RoomQuery(features=(Feature.PROJECTOR, Feature.PIANO))
+    query = search.RoomQuery(features=("projector", "piano"))
     assert names(find(query)) == ["Hall"]
     assert set(names(find(search.RoomQuery(district="Letmathe")))) == {
         "Gym",
@@ -110,7 +106,7 @@ def test_weekly_slot_over_a_term(db, rooms, make_user, make_booking):
     query = search.RoomQuery(
         start=TUESDAY_18,
         end=TUESDAY_20,
-        features=(Feature.PROJECTOR,),
+        features=("projector",),
         weekly_until=date(2026, 12, 15),
     )
     assert names(find(query)) == ["Group"]  # the hall is taken on 3 November

@@ -20,6 +20,10 @@ def init_login(app: Flask) -> None:
     # "basic", not "strong": phones change IP address all the time, and "strong" would then
     # throw away the session and the remember-me login. A changed client only loses freshness.
     manager.session_protection = "basic"
+    # A form sent while logged out is kept for the page the login leads back to.
+    from booking.web import keep_input
+
+    keep_input.init_app(app)
 
 
 def _load_user(user_id: str):

@@ -22,6 +22,7 @@ from booking.errors import error_text
 from booking.extensions import limiter
 from booking.services import accounts, permissions, request_mails
 from booking.services.errors import InvalidRequest, NotPermitted
+from booking.web import keep_input
 from booking.web.accounts import bp
 from booking.web.accounts.forms import (
     ChangePasswordForm,
@@ -33,6 +34,7 @@ from booking.web.accounts.forms import (
     ResetRequestForm,
 )
 from booking.web.forms import EmptyForm, field_error
+from booking.web.i18n import choose_language
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -71,13 +73,15 @@ def _start_session(user, remember: bool) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@keep_input.keeps_input
 def register():
+    next_url = _safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(url_for("web.home"))
-    form = RegisterForm()
-    if request.method == "GET":
+        return redirect(next_url or url_for("web.home"))
+    form = keep_input.form(RegisterForm)
+    if not keep_input.submitted() and keep_input.kept() is None:
         form.language.data = str(_current_language())
-    if form.validate_on_submit():
+    if keep_input.submitted() and form.validate_on_submit():
         try:
             user = accounts.register_user(
                 email=form.email.data,
@@ -90,8 +94,9 @@ def register():
         else:
             _start_session(user, remember=False)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
-    return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
+            return redirect(next_url or url_for("web.home"))
+    status = 200 if not form.errors else 422
+    return render_template("accounts/register.html", form=form, next_url=next_url), status
 
 
 def _current_language() -> str:
@@ -104,13 +109,14 @@ def _current_language() -> str:
 @limiter.limit(
     _login_limit, methods=["POST"], exempt_when=_rate_limit_off, on_breach=_too_many_attempts
 )
+@keep_input.keeps_input
 def login():
     next_url = _safe_next(request.args.get("next") or request.form.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url or _landing(current_user))
-    form = LoginForm()
+    form = keep_input.form(LoginForm)
     failed = False
-    if form.validate_on_submit():
+    if keep_input.submitted() and form.validate_on_submit():
         try:
             user = accounts.authenticate(form.email.data, form.password.data)
         except NotPermitted as exc:  # a deactivated account, and the password was right
@@ -146,9 +152,10 @@ def logout():
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
+@keep_input.keeps_input
 def password_reset_request():
-    form = ResetRequestForm()
-    if form.validate_on_submit():
+    form = keep_input.form(ResetRequestForm)
+    if keep_input.submitted() and form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
         # The same answer whether or not the address is registered.
         return render_template("accounts/reset_sent.html")
@@ -240,3 +247,13 @@ def profile():
 @bp.get("/about")
 def about():
     return render_template("accounts/about.html")
+
+
+@bp.post("/language")
+def set_language():
+    """The language switch: keep the choice (session, and the account's setting) and show the
+    same page again. A POST with a CSRF token, so a link elsewhere cannot change a setting."""
+    form = EmptyForm()
+    if not (form.validate_on_submit() and choose_language(request.form.get("lang", ""))):
+        flash(_("The language could not be changed. Please try again."), "error")
+    return redirect(_safe_next(request.form.get("next")) or url_for("web.home"), code=303)

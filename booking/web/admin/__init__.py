@@ -11,6 +11,7 @@ from booking.web.admin import (  # noqa: E402, F401
     audit,
     closures,
     exceptions,
+    features,
     imports,
     people,
     views,

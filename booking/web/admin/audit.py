@@ -66,6 +66,8 @@ ACTION_LABELS = {
     "admin_revoked": _l("No longer an administrator"),
     "password_reset_sent": _l("Password reset link sent"),
     "request_mails_changed": _l("Request e-mails changed"),
+    "feature_created": _l("Equipment added to the list"),
+    "feature_updated": _l("Equipment in the list changed"),
 }
 
 # Detail keys that are not a field of the site or room forms.
@@ -89,6 +91,10 @@ FIELD_LABELS = {
     "previous": _l("Before"),
     "value": _l("Now"),
     "photo": _l("Photo"),
+    "key": _l("Key"),
+    "label_de": _l("Name in German"),
+    "label_en": _l("Name in English"),
+    "position": _l("Position in the list"),
 }
 
 # Internal references a reader cannot use.

@@ -23,7 +23,7 @@ from wtforms.validators import InputRequired, Optional
 
 from booking.models import ApprovalPolicy, SiteKind
 from booking.services import places, room_import, site_photos
-from booking.web.forms import FEATURE_LABELS, MultiCheckboxField, choices
+from booking.web.forms import MultiCheckboxField, choices, feature_choices
 
 SITE_KIND_LABELS = {
     SiteKind.SCHOOL: _l("School"),
@@ -138,7 +138,7 @@ class RoomForm(FlaskForm):
     house_rules = TextAreaField(
         _l("House rules"), description=_l("Requesters must accept them when they book.")
     )
-    features = MultiCheckboxField(_l("Equipment"), choices=choices(FEATURE_LABELS.items()))
+    features = MultiCheckboxField(_l("Equipment"), choices=[])
     step_free = BooleanField(_l("Step-free access"))
     accessible_toilet = BooleanField(_l("Accessible toilet"))
     hearing_loop = BooleanField(_l("Hearing loop"))
@@ -161,6 +161,12 @@ class RoomForm(FlaskForm):
     )
     active = BooleanField(_l("Active (can be found and booked)"), default=True)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The active features, and an inactive one that was sent: the service keeps it only
+        # for a room that has it already.
+        self.features.choices = feature_choices(keep=self.features.data or ())
+
     def set_parents(self, rooms, room_id: int | None = None) -> None:
         """The rooms of the site this one may become a part of (the service refuses cycles)."""
         self.parent_id.choices = [SelectChoice(NO_PARENT, _l("— not a part —"))] + [
@@ -173,6 +179,7 @@ class RoomForm(FlaskForm):
                 value = NO_PARENT if value is None else str(value)
             elif name == "features":
                 value = list(value)
+                self.features.choices = feature_choices(keep=value)  # the room's, even inactive
             elif name == "approval_policy":
                 value = str(value)
             getattr(self, name).data = value

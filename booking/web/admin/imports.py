@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from booking.errors import error_text
-from booking.models import ApprovalPolicy, Feature, SiteKind
-from booking.services import places, room_import, site_photos
+from booking.models import ApprovalPolicy, SiteKind
+from booking.services import catalogue, places, room_import, site_photos
 from booking.web.admin import bp
 from booking.web.admin.forms import ImportForm
 
@@ -38,7 +38,7 @@ def import_rooms():
         optional=room_import.OPTIONAL_COLUMNS,
         separator=room_import.FEATURE_SEPARATOR,
         kinds=[k.value for k in SiteKind],
-        features=[f.value for f in Feature],
+        features=[f.key for f in catalogue.current().offered_features()],
         policies=[p.value for p in ApprovalPolicy],
         message=_message,
     )

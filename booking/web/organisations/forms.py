@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from booking.models import OrganisationKind
+from booking.services.organisations import MESSAGE_MAX, QUERY_MAX, REASON_MAX
 from booking.web.i18n import organisation_kind_label
 
 
@@ -49,3 +50,34 @@ class AddMemberForm(FlaskForm):
         validators=[DataRequired(message=_l("Please enter an e-mail address.")), Length(max=254)],
     )
     admin = BooleanField(_l("May manage members too (admin)"))
+
+
+class OrganisationSearchForm(FlaskForm):
+    """A GET form: bookmarkable, no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Name of the organisation"),
+        validators=[Optional(), Length(max=QUERY_MAX)],
+        description=_l("A part of it is enough."),
+    )
+
+
+class JoinForm(FlaskForm):
+    message = TextAreaField(
+        _l("Message to the admins (optional)"),
+        validators=[Optional(), Length(max=MESSAGE_MAX)],
+        description=_l("For example who you are and what you do in the organisation."),
+    )
+
+
+class DecideJoinForm(FlaskForm):
+    """One open request to join; the button pressed (``action``) says accept or decline."""
+
+    reason = TextAreaField(
+        _l("Reason if you decline (optional)"),
+        validators=[Optional(), Length(max=REASON_MAX)],
+        description=_l("The person reads it in the e-mail that tells them your answer."),
+    )

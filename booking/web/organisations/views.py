@@ -1,4 +1,5 @@
-"""Organisations: create one, see mine, add and remove members."""
+"""Organisations: create one, see mine, find one and ask to join, add and remove members,
+answer requests to join."""
 
 from __future__ import annotations
 
@@ -9,23 +10,50 @@ from flask_login import current_user, login_required
 from booking.errors import error_text
 from booking.models import MemberRole
 from booking.services import organisations as service
-from booking.services.errors import InvalidRequest
+from booking.services.errors import N_, Conflict, InvalidRequest, InvalidTransition, NotPermitted
 from booking.web.forms import EmptyForm, field_error
 from booking.web.organisations import bp
-from booking.web.organisations.forms import AddMemberForm, OrganisationForm
+from booking.web.organisations.forms import (
+    AddMemberForm,
+    DecideJoinForm,
+    JoinForm,
+    OrganisationForm,
+    OrganisationSearchForm,
+)
+
+
+def _page() -> int:
+    """The page of a list; a page number that is no number or too small is the first page."""
+    return max(1, request.args.get("page", 1, type=int))
 
 
 @bp.get("")
 @login_required
 def index():
+    """My organisations, and every organisation to find by name and ask to join."""
+    form = OrganisationSearchForm(formdata=request.args)
+    found = None
+    if form.validate():
+        try:
+            found = service.list_organisations(current_user, q=form.q.data or "", page=_page())
+        except InvalidRequest as exc:
+            field_error(form, exc)
     memberships = service.my_organisations(current_user)
-    return render_template("organisations/index.html", memberships=memberships)
+    return render_template(
+        "organisations/index.html",
+        memberships=memberships,
+        form=form,
+        found=found,
+        args={"q": form.q.data} if form.q.data else {},
+        button_form=EmptyForm(formdata=None),
+    ), (200 if found is not None else 422)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
     form = OrganisationForm()
+    existing = None  # the organisation of the same name, to ask to join instead
     if form.validate_on_submit():
         command = service.OrganisationCommand(
             name=form.name.data,
@@ -38,14 +66,22 @@ def new():
             organisation = service.create_organisation(current_user, command)
         except InvalidRequest as exc:
             field_error(form, exc)
+            existing = exc.params.get("organisation_id") if exc.code == "name_taken" else None
         else:
             flash(_("The organisation %(name)s is created.", name=organisation.name), "success")
             return redirect(url_for("organisations.show", organisation_id=organisation.id))
     status = 200 if not form.errors else 422
-    return render_template("organisations/new.html", form=form), status
+    return render_template("organisations/new.html", form=form, existing=existing), status
 
 
-def _render_show(organisation, add_form, status=200):
+def _render_show(organisation, add_form, status=200, decide_form=None):
+    join_requests = service.pending_requests(current_user, organisation)
+    decide_forms = {
+        r.id: decide_form
+        if decide_form is not None and decide_form._prefix == f"jr{r.id}-"
+        else DecideJoinForm(formdata=None, prefix=f"jr{r.id}")
+        for r in join_requests
+    }
     return render_template(
         "organisations/show.html",
         organisation=organisation,
@@ -53,6 +89,8 @@ def _render_show(organisation, add_form, status=200):
         button_form=EmptyForm(formdata=None),
         can_manage=service.can_manage_members(current_user, organisation),
         admin_role=MemberRole.ADMIN,
+        join_requests=join_requests,
+        decide_forms=decide_forms,
     ), status
 
 
@@ -113,3 +151,95 @@ def change_role(organisation_id: int, user_id: int):
     else:
         flash(_("The role is changed."), "success")
     return redirect(url_for("organisations.show", organisation_id=organisation_id))
+
+
+# Joining ------------------------------------------------------------------------------------
+
+
+def _render_join(organisation_id: int, form, status=200):
+    standing = service.join_standing(current_user, organisation_id)
+    return render_template(
+        "organisations/join.html",
+        standing=standing,
+        organisation=standing.organisation,
+        form=form,
+        button_form=EmptyForm(formdata=None),
+    ), status
+
+
+@bp.get("/<int:organisation_id>/join")
+@login_required
+def join(organisation_id: int):
+    return _render_join(organisation_id, JoinForm(formdata=None))
+
+
+@bp.post("/<int:organisation_id>/join")
+@login_required
+def ask_to_join(organisation_id: int):
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            request_ = service.ask_to_join(current_user, organisation_id, form.message.data or "")
+        except InvalidRequest as exc:
+            field_error(form, exc)
+        except Conflict as exc:
+            # Asked already or a member already: say so and show where things stand.
+            flash(error_text(exc), "info")
+            return redirect(url_for("organisations.join", organisation_id=organisation_id))
+        else:
+            flash(
+                _(
+                    "Your request to join %(name)s is sent. Its admins will answer by e-mail.",
+                    name=request_.organisation.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("organisations.join", organisation_id=organisation_id))
+    return _render_join(organisation_id, form, 422)
+
+
+@bp.post("/<int:organisation_id>/join/withdraw")
+@login_required
+def withdraw_join(organisation_id: int):
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("organisations.join", organisation_id=organisation_id))
+    service.withdraw_join_request(current_user, organisation_id)
+    flash(_("Your request to join is withdrawn."), "success")
+    return redirect(url_for("organisations.index"))
+
+
+@bp.post("/<int:organisation_id>/join-requests/<int:request_id>")
+@login_required
+def decide_join(organisation_id: int, request_id: int):
+    form = DecideJoinForm(prefix=f"jr{request_id}")
+    back = url_for("organisations.show", organisation_id=organisation_id)
+    action = request.form.get("action", "")
+    valid = form.validate_on_submit()
+    if valid and action in ("accept", "decline"):
+        try:
+            decided = service.decide_join_request(
+                current_user,
+                organisation_id,
+                request_id,
+                accept=action == "accept",
+                reason=form.reason.data or "",
+            )
+        except InvalidRequest as exc:
+            field_error(form, exc)
+        except InvalidTransition as exc:
+            flash(error_text(exc), "error")
+            return redirect(back)
+        else:
+            if action == "accept":
+                message = _("%(name)s is now a member.", name=decided.user.name)
+            else:
+                message = _("The request of %(name)s is declined.", name=decided.user.name)
+            flash(message, "success")
+            return redirect(back)
+    elif valid:
+        form.form_errors.append(_("Please choose to accept or to decline."))
+    organisation = service.get_organisation(current_user, organisation_id)
+    if not service.can_manage_members(current_user, organisation):
+        # Nobody but the organisation's admins learns who asked, not even from an error.
+        raise NotPermitted(N_("Only the admins of this organisation can answer requests to join."))
+    return _render_show(organisation, AddMemberForm(formdata=None), 422, decide_form=form)
