@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +14,8 @@ from playwright.sync_api import expect
 from booking.models import ApprovalPolicy
 
 BERLIN = ZoneInfo("Europe/Berlin")
+# Screenshots anyone can look at after a run (ignored by git).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "booking-flow"
 
 
 @pytest.fixture
@@ -47,6 +50,21 @@ def check_axe(page, axe, what: str) -> None:
     assert violations == [], f"axe on {what}: {violations}"
 
 
+def shoot(page, name: str) -> None:
+    """Screenshots of the page at 360 and 1280 px into test-artifacts/; at 360 px nothing may
+    scroll sideways."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    for width in (360, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        if width == 360:
+            assert not page.evaluate(
+                "() => document.documentElement.scrollWidth > window.innerWidth + 1"
+            ), f"{name} scrolls sideways at 360 px"
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
 def test_register_search_preview_book_and_see_it_pending(page, scene, axe):
     first = scene["first"]
     page.goto("/register?lang=en")
@@ -58,6 +76,7 @@ def test_register_search_preview_book_and_see_it_pending(page, scene, axe):
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="Find a free room")).to_be_visible()
     check_axe(page, axe, "home")
+    shoot(page, "home")
 
     page.fill("#date", first.isoformat())
     page.fill("#start", "18:00")
@@ -66,12 +85,14 @@ def test_register_search_preview_book_and_see_it_pending(page, scene, axe):
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#results-title")).to_contain_text("free room")
     check_axe(page, axe, "search results")
+    shoot(page, "results")
 
     page.get_by_role("link", name=re.compile(r"^Book Probenraum")).click()
     expect(page.get_by_role("heading", name="Book Probenraum")).to_be_visible()
     assert page.input_value("#date") == first.isoformat()
     assert page.input_value("#attendees") == "12"
     check_axe(page, axe, "booking form")
+    shoot(page, "booking-form")
 
     page.fill("#title", "Choir rehearsal")
     page.get_by_label("Every week", exact=True).check()
@@ -85,6 +106,7 @@ def test_register_search_preview_book_and_see_it_pending(page, scene, axe):
     expect(preview.locator("tr.free")).to_have_count(3)
     expect(preview.locator("tr.blocked")).to_contain_text("Already booked at this time")
     check_axe(page, axe, "booking preview")
+    shoot(page, "preview")
 
     page.get_by_label("book only the free dates").check()
     page.get_by_role("button", name="Book the 3 free dates").click()
@@ -96,6 +118,7 @@ def test_register_search_preview_book_and_see_it_pending(page, scene, axe):
     expect(booking.locator("tbody tr")).to_have_count(3)
     expect(booking.locator("span.status-pending")).to_have_count(3)
     check_axe(page, axe, "my bookings")
+    shoot(page, "my-bookings")
 
     # Cancelling one date asks first, then goes through the real CSRF-protected form.
     booking.get_by_role("link", name=re.compile(r"^Cancel this date")).first.click()
