@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import has_app_context
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
@@ -302,3 +306,45 @@ def login_as(client):
 def new_client(app, db):
     """Make further independent clients (another browser) for the same test."""
     return app.test_client
+
+
+# --- mail through a real SMTP server ------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on localhost nobody listens on (yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpInbox:
+    """What the local SMTP server received: (recipients, parsed message) pairs."""
+
+    def __init__(self) -> None:
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=default_policy)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list:
+        return [m for rcpt, m in self.messages if address in rcpt]
+
+    def recipients(self) -> list[str]:
+        return [r for rcpt, _ in self.messages for r in rcpt]
+
+
+@pytest.fixture
+def smtp(app, monkeypatch) -> Iterator[SmtpInbox]:
+    """A real SMTP server (aiosmtpd) on localhost that the app's outbox delivers to."""
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
+    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
+    yield inbox
+    controller.stop()

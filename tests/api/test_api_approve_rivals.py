@@ -4,14 +4,10 @@ declined dates. ``decline_rivals: false`` leaves them pending."""
 
 from __future__ import annotations
 
-import socket
 from datetime import date, datetime, time, timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from booking.models import (
@@ -27,32 +23,6 @@ from tests.api.conftest import assert_problem
 
 BERLIN = ZoneInfo("Europe/Berlin")
 PREPARED = "Diese Zeit wurde an eine andere Gruppe vergeben."  # German: the default language
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append((envelope.rcpt_tos, message))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
-    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
-    yield inbox
-    controller.stop()
 
 
 def _deliver(app) -> None:

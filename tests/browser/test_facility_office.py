@@ -10,15 +10,11 @@ photographed at 360 and 1280 px into /tmp/shots/ for a human to look at.
 from __future__ import annotations
 
 import re
-import socket
 from datetime import date, datetime, timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -278,39 +274,6 @@ def test_manager_fills_in_school_hours_and_a_request_outside_them_is_refused(
 
 
 # -- 3. A contested request ----------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append((envelope.rcpt_tos, message))
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list:
-        return [m for rcpt, m in self.messages if address in rcpt]
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    """A real SMTP server on localhost; ``flask send-mail`` delivers the outbox to it."""
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
-    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
-    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
-    yield inbox
-    controller.stop()
 
 
 def _body(message) -> str:

@@ -5,15 +5,11 @@ audited), delete; and the manager's dashboard pointing at closures that hit book
 from __future__ import annotations
 
 import io
-import socket
 from datetime import date, datetime, time, timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 from importlib import resources
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from booking import domain
@@ -375,35 +371,6 @@ def test_dashboard_shows_closures_that_hit_bookings(client, db, school, login_as
 
 
 # --- mail through a real SMTP server (as tests/integration/test_mail.py) -----------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append((envelope.rcpt_tos, message))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
-    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
-    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
-    yield inbox
-    controller.stop()
 
 
 def deliver(app) -> dict[str, int]:

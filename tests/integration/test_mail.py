@@ -3,48 +3,15 @@
 from __future__ import annotations
 
 import logging
-import socket
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from booking import domain
 from booking.models import ApprovalPolicy, OutboxMessage
 from booking.services import accounts, mail
 from booking.services.bookings import BookingCommand, cancel, decline, request_booking
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append((envelope.rcpt_tos, message))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
-    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
-    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
-    yield inbox
-    controller.stop()
+from tests.conftest import free_port
 
 
 def deliver(app, **kwargs) -> dict[str, int]:
@@ -205,7 +172,7 @@ def test_decline_and_cancel_by_others_are_mailed(
 
 def test_failed_delivery_backs_off_and_gives_up(app, db, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", _free_port())  # nothing listens there
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens there
     monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", 3)
     mail.enqueue("a@example.org", "Hallo", "Text")
     db.session.commit()

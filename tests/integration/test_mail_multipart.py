@@ -5,16 +5,12 @@ and the development outbox page. Through a real SMTP server on localhost (aiosmt
 from __future__ import annotations
 
 import re
-import socket
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
 
 from booking import create_app, domain
 from booking.models import ApprovalPolicy
@@ -23,38 +19,6 @@ from booking.services.bookings import BookingCommand, approve, move_occurrence, 
 
 BERLIN = ZoneInfo("Europe/Berlin")
 RULES = "Bitte nach der Probe die Stühle hochstellen.\nKein Glas in der Halle."
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append((envelope.rcpt_tos, message))
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list:
-        return [m for rcpt, m in self.messages if rcpt == [address]]
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
-    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
-    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
-    yield inbox
-    controller.stop()
 
 
 def deliver(app, db) -> None:

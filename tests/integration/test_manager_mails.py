@@ -3,14 +3,10 @@ requesters of every decision, with dates and reasons: through a real SMTP server
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, date, datetime, time, timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from booking import domain
@@ -25,41 +21,6 @@ from booking.services.bookings import (
     request_booking,
 )
 from booking.services.errors import InvalidRequest, NotPermitted
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append((envelope.rcpt_tos, message))
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list:
-        return [m for rcpt, m in self.messages if rcpt == [address]]
-
-    def recipients(self) -> list[str]:
-        return [r for rcpt, _ in self.messages for r in rcpt]
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
-    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
-    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
-    yield inbox
-    controller.stop()
 
 
 def deliver(app, db) -> None:
