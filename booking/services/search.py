@@ -445,24 +445,11 @@ def room_availability(room: Room, window: domain.Slot, *, user=None) -> RoomAvai
     )
     pad = rules.buffer_before + rules.buffer_after
     rows = db.session.execute(
-        select(
-            Occupancy.starts_at,
-            Occupancy.ends_at,
-            Occurrence.id,
-            Occurrence.starts_at,
-            Occurrence.ends_at,
-            Occurrence.room_id,
-            Booking.id,
-            Booking.is_public,
-            Booking.title,
-            Organisation.name,
-            User.name,
-        )
-        .join(Occurrence, Occurrence.id == Occupancy.occurrence_id)
-        .join(Booking, Booking.id == Occurrence.booking_id)
-        .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
-        .outerjoin(User, User.id == Booking.requested_by_id)
-        .where(
+        _with_people(
+            select(Occupancy.starts_at, Occupancy.ends_at, *_BLOCK_COLUMNS).join(
+                Occurrence, Occurrence.id == Occupancy.occurrence_id
+            )
+        ).where(
             Occupancy.unit_id.in_(units),
             occupancy.overlap(window.starts_at - pad, window.ends_at + pad),
         )
@@ -490,6 +477,30 @@ def room_availability(room: Room, window: domain.Slot, *, user=None) -> RoomAvai
     )
 
 
+# What a calendar block shows of a date, in the order ``_block`` reads it.
+_BLOCK_COLUMNS = (
+    Occurrence.id,
+    Occurrence.starts_at,
+    Occurrence.ends_at,
+    Occurrence.room_id,
+    Booking.id,
+    Booking.is_public,
+    Booking.title,
+    Organisation.name,
+    User.name,
+)
+
+
+def _with_people(stmt):
+    """``stmt`` (selecting ``_BLOCK_COLUMNS`` from occurrences) joined to the booking, its
+    organisation and its requester."""
+    return (
+        stmt.join(Booking, Booking.id == Occurrence.booking_id)
+        .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
+        .outerjoin(User, User.id == Booking.requested_by_id)
+    )
+
+
 def _block(row, *, detailed: bool, pending: bool = False) -> BusyBlock:
     """One date as the viewer may see it: the public only the titles of public bookings."""
     occ_id, start, end, room_id, booking_id, public, title, organisation, requester = row
@@ -514,21 +525,8 @@ def _pending_blocks(
     """The requests waiting for approval within ``window`` that want a part of these units
     (a whole hall's request is shown on its thirds and the other way round)."""
     rows = db.session.execute(
-        select(
-            Occurrence.id,
-            Occurrence.starts_at,
-            Occurrence.ends_at,
-            Occurrence.room_id,
-            Booking.id,
-            Booking.is_public,
-            Booking.title,
-            Organisation.name,
-            User.name,
-        )
-        .join(Booking, Booking.id == Occurrence.booking_id)
+        _with_people(select(*_BLOCK_COLUMNS))
         .join(Room, Room.id == Occurrence.room_id)
-        .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
-        .outerjoin(User, User.id == Booking.requested_by_id)
         .where(
             Room.site_id == site_id,
             Occurrence.status == OccurrenceStatus.PENDING,
