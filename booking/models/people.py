@@ -43,6 +43,9 @@ class User(UserMixin, db.Model):
         str_enum(RequestMails), default=RequestMails.EACH, server_default="each"
     )
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every login session and remember-me cookie carries this number (see ``get_id``); bumping
+    # it (logout, password change or reset, deactivation) ends all of them at once.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -54,6 +57,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at login
         return self.active
+
+    def get_id(self) -> str:
+        """What the session and the remember-me cookie hold: the id and the session generation
+        (the user loader refuses a stale generation)."""
+        return f"{self.id}:{self.session_generation}"
 
     @property
     def organisations(self) -> list[Organisation]:

@@ -223,6 +223,7 @@ def reset_password(token: str, new_password: str, *, now: datetime | None = None
     user = row.user
     user.password_hash = hash_password(new_password)
     _retire_reset_links(user, now)  # every open link of this user dies with the first one used
+    end_all_sessions(user)  # whoever knew the old password is logged out everywhere
     db.session.flush()
     return user
 
@@ -243,6 +244,17 @@ def change_password(user, current_password: str, new_password: str) -> None:
     user.password_hash = hash_password(new_password)
     # A reset link mailed before the change must not undo it.
     _retire_reset_links(user, utcnow())
+    # Every other session and remember-me cookie ends; the web view starts the changing
+    # session again with the new generation.
+    end_all_sessions(user)
+    db.session.flush()
+
+
+def end_all_sessions(user) -> None:
+    """Log this user out everywhere: every login session and remember-me cookie issued so far
+    stops working on its next request (the user loader compares the session generation)."""
+    user = require_user(user)
+    user.session_generation = (user.session_generation or 0) + 1
     db.session.flush()
 
 

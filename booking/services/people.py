@@ -6,9 +6,10 @@ Everything here is for administrators only (``NotPermitted`` for everyone else),
 read-only exception: the managers of a site may see who else manages it (``site_managers``), so
 a caretaker knows whom to call. Each change writes one audit event.
 
-A deactivated account cannot log in, its session and remember-me cookie stop working on the
-next request (the user loader answers None), its API tokens answer 401 and its personal
-calendar feed 404. Reactivating the account brings all of them back: nothing is deleted.
+A deactivated account cannot log in, its sessions and remember-me cookies stop working on the
+next request (the session generation is bumped and the user loader answers None), its API
+tokens answer 401 and its personal calendar feed 404. Reactivating the account brings the
+tokens and the feed back (nothing is deleted); the old sessions stay ended.
 """
 
 from __future__ import annotations
@@ -191,6 +192,7 @@ def deactivate_user(actor, user_id: int, *, reason: str = "") -> tuple[User, boo
     if not user.active:
         return user, False
     _guard_last_admin(user)
+    accounts.end_all_sessions(user)  # reactivating does not bring the old sessions back
     user.active = False
     audit.record("user_deactivated", actor, user_id=user.id, reason=reason)
     db.session.flush()

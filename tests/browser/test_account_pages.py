@@ -55,7 +55,7 @@ def test_log_in_switch_language_and_log_out_by_keyboard(page, make_user, db):
     page.goto("/profile")  # the choice is now the account's setting
     assert page.get_by_role("heading", name="Change password").is_visible()
 
-    page.get_by_role("button", name="Log out").focus()
+    page.get_by_role("button", name="Log out", exact=True).focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**/")
     assert page.get_by_role("link", name="Log in").is_visible()

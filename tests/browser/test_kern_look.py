@@ -192,9 +192,9 @@ def test_a_message_is_a_kern_alert(page, db, make_user):
     make_user(email="flash@example.org", language="en")
     db.session.commit()
     log_in(page, "flash@example.org")
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     alert = page.locator(".flashes .kern-alert--success")
-    expect(alert).to_contain_text("You are logged out.")
+    expect(alert).to_contain_text("You are logged out on all devices.")
     assert computed(page, ".flashes .kern-alert--success", "background-color") == token_colour(
         page, "--kern-color-feedback-success-background"
     )

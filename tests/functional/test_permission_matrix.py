@@ -652,6 +652,8 @@ CASES = [
         member_of_site_x(302, 200, 200, 404, 200),
     ),
     Case("POST", path("/language"), same(303), data=lambda w, r: {"lang": "en", "next": "/"}),
+    # Revocable sessions (#13).
+    Case("POST", path("/profile/logout-everywhere"), logged_in(302, 303)),
     # The JSON API.
     Case("GET", path("/api/v1/openapi.json"), same(200), api=True),
     Case("GET", path("/api/v1/sites"), same(200), api=True),

@@ -27,11 +27,19 @@ def init_login(app: Flask) -> None:
 
 
 def _load_user(user_id: str):
+    """The session's (or remember-me cookie's) user: ``"<id>:<generation>[:<nonce>]"``. A
+    stale generation (logged out everywhere, password changed or reset, deactivated) or the
+    old plain-id form answers None, and the request is anonymous."""
     from booking.extensions import db
     from booking.models import User
 
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    parts = user_id.split(":")
+    if len(parts) not in (2, 3) or not (parts[0].isdigit() and parts[1].isdigit()):
+        return None
+    user = db.session.get(User, int(parts[0]))
+    if user is None or not user.active or user.session_generation != int(parts[1]):
+        return None
+    return user
 
 
 from booking.web.accounts import api_tokens, views  # noqa: E402, F401  (routes)

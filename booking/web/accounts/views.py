@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from urllib.parse import urlsplit
 
@@ -68,8 +69,16 @@ def _too_many_attempts(request_limit):
 
 
 def _start_session(user, remember: bool) -> None:
-    session.pop("lang", None)  # the account's language setting decides from now on
+    """A fresh session for this login: nothing from before it survives (no planted CSRF token,
+    no session id), except a form kept for the page the login leads back to."""
+    kept = session.get(keep_input.SESSION_KEY)
+    session.clear()  # also drops "lang": the account's language setting decides from now on
+    if kept is not None:
+        session[keep_input.SESSION_KEY] = kept
     login_user(user, remember=remember)
+    # The session and the remember-me cookie carry "<id>:<generation>" (User.get_id) and a
+    # random part, so no two logins get the same remember-me cookie.
+    session["_user_id"] = f"{user.get_id()}:{secrets.token_urlsafe(12)}"
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -146,9 +155,29 @@ def logout():
     form = EmptyForm()
     if not form.validate_on_submit():
         return redirect(url_for("web.home"))
-    logout_user()
-    flash(_("You are logged out."), "success")
+    _end_sessions()
+    flash(_("You are logged out on all devices."), "success")
     return redirect(url_for("web.home"))
+
+
+def _end_sessions() -> None:
+    """Logging out ends every session of this user (on every device), and this one's cookie."""
+    if current_user.is_authenticated:
+        accounts.end_all_sessions(current_user)
+    session.clear()
+    logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie
+
+
+@bp.post("/profile/logout-everywhere")
+@login_required
+def logout_everywhere():
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+        return redirect(url_for("accounts.profile"), code=303)
+    _end_sessions()
+    flash(_("You are logged out on all devices."), "success")
+    return redirect(url_for("accounts.login"), code=303)
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
@@ -217,6 +246,8 @@ def profile():
             except InvalidRequest as exc:
                 field_error(password_form, exc)
             else:
+                # Every other session has ended; this one goes on with the new generation.
+                _start_session(current_user._get_current_object(), remember=False)
                 flash(_("Your new password is saved."), "success")
                 return redirect(url_for("accounts.profile"))
         failed = True
