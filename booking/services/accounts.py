@@ -28,8 +28,10 @@ from booking.models import (
 from booking.services.errors import N_, InvalidRequest, NotPermitted
 from booking.services.passwords import (
     DUMMY_HASH,
+    MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     hash_password,
+    is_common_password,
     needs_rehash,
     verify_password,
 )
@@ -62,8 +64,22 @@ def check_password_strength(password: str) -> None:
             code="password_too_short",
             n=MIN_PASSWORD_LENGTH,
         )
-    if len(password) > 1024:
-        raise InvalidRequest(N_("The password is too long."), "password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidRequest(
+            N_("The password may have at most %(max)d characters."),
+            "password",
+            code="password_too_long",
+            max=MAX_PASSWORD_LENGTH,
+        )
+    if is_common_password(password):
+        raise InvalidRequest(
+            N_(
+                "This password is among the most used ones and easy to guess."
+                " Please choose another."
+            ),
+            "password",
+            code="password_common",
+        )
 
 
 def find_user(email: str) -> User | None:

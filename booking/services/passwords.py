@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -9,6 +11,25 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
+# Long enough for any passphrase, short enough that hashing it is no denial of service.
+MAX_PASSWORD_LENGTH = 1024
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most used passwords (xato's leaked-password corpus, ranked), offline.
+
+    Shipped by the zxcvbn package (MIT, https://github.com/dwolfhub/zxcvbn-python);
+    loaded once, on first use.
+    """
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
+def is_common_password(password: str) -> bool:
+    """True for a password among the most used ones (case does not matter)."""
+    return password.strip().lower() in _common_passwords()
 
 
 def hash_password(password: str) -> str:

@@ -16,18 +16,24 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Length
 
 from booking.models import RequestMails
-from booking.services.passwords import MIN_PASSWORD_LENGTH
+from booking.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from booking.web.i18n import LANGUAGE_NAMES
 
-PASSWORD_MAX = 1024
+PASSWORD_MAX = MAX_PASSWORD_LENGTH
 
 
 def _password_length():
-    return Length(
-        min=MIN_PASSWORD_LENGTH,
-        max=PASSWORD_MAX,
-        message=_l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-    )
+    # Two validators, so that an overlong password is not told it is too short.
+    return [
+        Length(
+            min=MIN_PASSWORD_LENGTH,
+            message=_l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        ),
+        Length(
+            max=PASSWORD_MAX,
+            message=_l("The password may have at most %(max)d characters.", max=PASSWORD_MAX),
+        ),
+    ]
 
 
 def _required(message):
@@ -47,7 +53,7 @@ class RegisterForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[_required(_l("Please choose a password.")), _password_length()],
+        validators=[_required(_l("Please choose a password.")), *_password_length()],
         description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
         render_kw={"autocomplete": "new-password"},
     )
@@ -89,7 +95,7 @@ class ResetRequestForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
-        validators=[_required(_l("Please choose a password.")), _password_length()],
+        validators=[_required(_l("Please choose a password.")), *_password_length()],
         description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
         render_kw={"autocomplete": "new-password"},
     )
