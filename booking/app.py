@@ -34,7 +34,34 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     init_feeds(app)
     _init_logging(app)
+    _init_proxy(app)
+    _warn_memory_rate_limits(app)
     return app
+
+
+def _init_proxy(app: Flask) -> None:
+    """Behind ``PROXY_HOPS`` reverse proxies, the client address (which rate limits are keyed
+    by) is the one those proxies put in ``X-Forwarded-For``; with 0 the header is ignored."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops
+        )
+
+
+def _warn_memory_rate_limits(app: Flask) -> None:
+    """In-memory counters are per worker process: with several workers, each allows the limit."""
+    production = app.config.get("ENV") == "production" or not (app.debug or app.testing)
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if production and app.config.get("RATELIMIT_ENABLED", True) and storage.startswith("memory"):
+        logging.getLogger("booking.limits").warning(
+            "Rate limits are kept in memory (RATELIMIT_STORAGE_URI=%s): each worker process "
+            "counts on its own. Set RATELIMIT_STORAGE_URI=redis://... when more than one "
+            "worker runs.",
+            storage,
+        )
 
 
 def register_blueprints(app: Flask) -> None:

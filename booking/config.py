@@ -79,9 +79,20 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "")
         self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
+        # Failed log-ins per account (the e-mail address tried), from any address: short windows,
+        # so someone guessing cannot lock the rightful user out for long; a success costs nothing.
+        self.RATELIMIT_LOGIN_ACCOUNT = os.environ.get(
+            "RATELIMIT_LOGIN_ACCOUNT", "20 per 15 minutes"
+        )
+        self.RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "5 per hour;20 per day")
+        # Password-reset requests: per address asked for (mails sent to one person) and per client.
+        self.RATELIMIT_RESET_ACCOUNT = os.environ.get("RATELIMIT_RESET_ACCOUNT", "3 per hour")
+        self.RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "10 per hour")
         # JSON API: per token when one is sent, else per client address.
         self.RATELIMIT_API = os.environ.get("RATELIMIT_API", "300 per minute")
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Reverse proxies in front of the app whose X-Forwarded-For hop is trusted (0: none).
+        self.PROXY_HOPS = _int("PROXY_HOPS", 0)
 
         # Mail: printed to the log unless an SMTP host is configured.
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from urllib.parse import urlsplit
@@ -60,9 +61,52 @@ def _rate_limit_off() -> bool:
     return not current_app.config.get("RATELIMIT_ENABLED", True)
 
 
+def _account_key() -> str:
+    """The account a log-in or reset request is about: the e-mail address typed, normalised."""
+    email = (request.form.get("email") or "").strip().lower()
+    # Hashed: the counters' store (Redis) does not need to hold e-mail addresses.
+    return "account:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _login_account_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_ACCOUNT"]
+
+
+def _register_limit() -> str:
+    return current_app.config["RATELIMIT_REGISTER"]
+
+
+def _reset_limit() -> str:
+    return current_app.config["RATELIMIT_RESET"]
+
+
+def _reset_account_limit() -> str:
+    return current_app.config["RATELIMIT_RESET_ACCOUNT"]
+
+
+def _not_a_form_error(response) -> bool:
+    """Counts a request unless the form sent it back with a message (422): mistyping does not
+    use up the limit, only what gets done (an account, a mail) or a failed log-in does."""
+    return response.status_code != 422
+
+
+def _failed_login(response) -> bool:
+    """Only failed log-ins count against the account: the rightful user logging in costs nothing."""
+    return response.status_code == 422
+
+
 def _too_many_attempts(request_limit):
-    """The answer to a breached login limit: a page in the user's language, not plain text."""
-    response = current_app.make_response((render_template("accounts/too_many_attempts.html"), 429))
+    """The answer to a breached limit: a page in the user's language, not plain text."""
+    if request.endpoint == "accounts.login":
+        message = None  # the page's own text about log-in attempts
+    else:
+        message = _(
+            "There were too many requests from your connection or for this e-mail address. "
+            "Please wait a while and try again."
+        )
+    response = current_app.make_response(
+        (render_template("accounts/too_many_attempts.html", message=message), 429)
+    )
     retry_after = max(int(request_limit.reset_at - time.time()), 1)
     response.headers["Retry-After"] = str(retry_after)
     return response
@@ -82,6 +126,13 @@ def _start_session(user, remember: bool) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(
+    _register_limit,
+    methods=["POST"],
+    exempt_when=_rate_limit_off,
+    on_breach=_too_many_attempts,
+    deduct_when=_not_a_form_error,
+)
 @keep_input.keeps_input
 def register():
     next_url = _safe_next(request.args.get("next"))
@@ -117,6 +168,14 @@ def _current_language() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     _login_limit, methods=["POST"], exempt_when=_rate_limit_off, on_breach=_too_many_attempts
+)
+@limiter.limit(
+    _login_account_limit,
+    key_func=_account_key,
+    methods=["POST"],
+    exempt_when=_rate_limit_off,
+    on_breach=_too_many_attempts,
+    deduct_when=_failed_login,
 )
 @keep_input.keeps_input
 def login():
@@ -181,6 +240,21 @@ def logout_everywhere():
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
+@limiter.limit(
+    _reset_limit,
+    methods=["POST"],
+    exempt_when=_rate_limit_off,
+    on_breach=_too_many_attempts,
+    deduct_when=_not_a_form_error,
+)
+@limiter.limit(
+    _reset_account_limit,
+    key_func=_account_key,
+    methods=["POST"],
+    exempt_when=_rate_limit_off,
+    on_breach=_too_many_attempts,
+    deduct_when=_not_a_form_error,
+)
 @keep_input.keeps_input
 def password_reset_request():
     form = keep_input.form(ResetRequestForm)
