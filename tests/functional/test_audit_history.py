@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -177,7 +178,8 @@ def test_the_admin_reads_everything_and_filters(client, world, login_as):
     assert "Dates declined" in by_actor
     assert "Dates approved" not in by_actor and "Room changed" not in by_actor
 
-    today = datetime.now(UTC).date()
+    # The filter's dates are the city's (Berlin) days, which differ from UTC's around midnight.
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
     in_range = entries(
         client.get(f"/admin/audit?since={today - timedelta(days=1)}&until={today}&action=approved")
     )
