@@ -70,8 +70,10 @@ def test_the_import_page_fits_a_phone(phone_page, db, make_user, tmp_path, horiz
     )
     log_in(phone_page, "stadt@example.org")
     phone_page.goto("/admin/import")
+    phone_page.evaluate("document.fonts.ready")  # measure the laid-out page, fonts loaded
     assert not horizontal_scroll(phone_page)
     phone_page.get_by_label("CSV file").set_input_files(str(wrong))
     phone_page.get_by_role("button", name="Check and import").click()
     expect(phone_page.locator("table.import-errors tbody tr")).to_have_count(3)
+    phone_page.evaluate("document.fonts.ready")
     assert not horizontal_scroll(phone_page)
