@@ -348,6 +348,19 @@ def site_feed(site_id: int, lang: str, config) -> Feed:
     )
 
 
+def _known_district(text: str) -> str:
+    """A district with an active site, as the sites spell it (the feed's name shows it, so it
+    is never the text a link carries); else NotFound."""
+    known = db.session.scalar(
+        select(Site.district)
+        .where(Site.active.is_(True), func.lower(Site.district) == text.lower())
+        .limit(1)
+    )
+    if known is None:
+        raise NotFound(N_("There is no such district."), code="district_unknown")
+    return known
+
+
 def public_feed(district: str | None, lang: str, config) -> Feed:
     district = (district or "").strip()
     if len(district) > DISTRICT_MAX:
@@ -357,6 +370,8 @@ def public_feed(district: str | None, lang: str, config) -> Feed:
             code="district_too_long",
             max=DISTRICT_MAX,
         )
+    if district:
+        district = _known_district(district)
     window, today = _config_window(config)
     upcoming = Window(today, window.end)
     return Feed(

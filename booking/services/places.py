@@ -53,6 +53,7 @@ from booking.services.errors import N_, InvalidRequest, NotFound, NotPermitted
 from booking.services.occupancy import LONGEST_DATE
 from booking.services.requests import now_or
 from booking.services.room_context import load_contexts
+from booking.services.text import check_clean_text, check_single_line
 
 NAME_MAX = 200
 DISTRICT_MAX = 100
@@ -193,10 +194,14 @@ def rooms_of_site(site_id: int) -> list[Room]:
 # --- validation -------------------------------------------------------------------------------
 
 
-def _text(value: Any, field_name: str, limit: int, *, required: str | None = None) -> str:
+def _text(
+    value: Any, field_name: str, limit: int, *, required: str | None = None, lines: bool = False
+) -> str:
+    """``lines``: a text of several lines (tabs and line breaks allowed), else one line."""
     text = (value or "").strip() if isinstance(value, str | None) else None
     if text is None or "\x00" in text:
         raise InvalidRequest(N_("Please check this entry."), field_name, code="invalid_text")
+    (check_clean_text if lines else check_single_line)(text, field_name)
     if required is not None and not text:
         raise InvalidRequest(required, field_name, code=f"{field_name}_missing")
     if len(text) > limit:
@@ -269,7 +274,7 @@ def _validate_site(cmd: SiteCommand) -> SiteCommand:
         contact_name=_text(cmd.contact_name, "contact_name", CONTACT_NAME_MAX),
         contact_phone=_text(cmd.contact_phone, "contact_phone", PHONE_MAX),
         contact_email=email,
-        description=_text(cmd.description, "description", TEXT_MAX),
+        description=_text(cmd.description, "description", TEXT_MAX, lines=True),
         active=_flag(cmd.active, "active"),
     )
 
@@ -308,8 +313,8 @@ def _validate_room(cmd: RoomCommand, *, had: Iterable[str] | None = None) -> Roo
         capacity=_number(cmd.capacity, "capacity", 0, CAPACITY_MAX),
         parent_id=parent_id,
         area_m2=_number(cmd.area_m2, "area_m2", 1, AREA_MAX, optional=True),
-        description=_text(cmd.description, "description", TEXT_MAX),
-        house_rules=_text(cmd.house_rules, "house_rules", TEXT_MAX),
+        description=_text(cmd.description, "description", TEXT_MAX, lines=True),
+        house_rules=_text(cmd.house_rules, "house_rules", TEXT_MAX, lines=True),
         step_free=_flag(cmd.step_free, "step_free"),
         accessible_toilet=_flag(cmd.accessible_toilet, "accessible_toilet"),
         hearing_loop=_flag(cmd.hearing_loop, "hearing_loop"),

@@ -35,6 +35,7 @@ from booking.services import occupancy, permissions
 from booking.services.errors import N_, Conflict, InvalidRequest, NotPermitted
 from booking.services.notifications import notify_booking_received, notify_new_request
 from booking.services.room_context import RoomContext, active_room, load_context
+from booking.services.text import check_clean_text, check_single_line
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
@@ -192,6 +193,8 @@ def validate_command(cmd: BookingCommand) -> BookingCommand:
             code="title_too_long",
             max=TITLE_MAX,
         )
+    check_single_line(title, "title")  # it becomes a mail's subject
+    check_clean_text(cmd.description or "", "description")
     if len(cmd.description or "") > DESCRIPTION_MAX:
         raise InvalidRequest(
             N_("The description may have at most %(max)d characters."),

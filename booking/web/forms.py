@@ -26,7 +26,14 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking import domain
@@ -39,6 +46,12 @@ from booking.services.bookings import (
     BookingCommand,
 )
 from booking.services.errors import InvalidRequest
+from booking.services.text import (
+    MULTI_LINE_MESSAGE,
+    SINGLE_LINE_MESSAGE,
+    is_clean_text,
+    is_single_line,
+)
 
 WEEKDAYS = (
     (0, _l("Monday")),
@@ -104,6 +117,37 @@ def feature_choices(keep=()) -> list[SelectChoice]:
     ]
 
 
+# The years a date may lie in, as the API allows for times (api/schemas.py): no booking lies
+# further away, and the calendar's edges overflow when neighbour days and zones are worked out.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def single_line(form, field) -> None:
+    """Validator of one-line text fields (titles, names, phone numbers): no line break, tab or
+    other control character, since the text ends up in mail subjects and iCal lines."""
+    if isinstance(field.data, str) and not is_single_line(field.data):
+        raise ValidationError(_(SINGLE_LINE_MESSAGE))
+
+
+def clean_text(form, field) -> None:
+    """Validator of texts of several lines: line breaks and tabs, but no other control
+    character."""
+    if isinstance(field.data, str) and not is_clean_text(field.data):
+        raise ValidationError(_(MULTI_LINE_MESSAGE))
+
+
+def year_in_range(form, field) -> None:
+    """Validator of date fields: a year bookings can lie in."""
+    if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(
+            _(
+                "Please give a date between %(first)d and %(last)d.",
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+            )
+        )
+
+
 class EmptyForm(FlaskForm):
     """Only the CSRF token: for buttons that POST (log out, remove a member)."""
 
@@ -129,7 +173,7 @@ class SearchForm(FlaskForm):
         choices=choices([("date", _l("On a date")), ("weekly", _l("Every week on a weekday"))]),
         default="date",
     )
-    date = DateField(_l("Date"), validators=[Optional()])
+    date = DateField(_l("Date"), validators=[Optional(), year_in_range])
     weekday = SelectField(_l("Weekday"), choices=choices(WEEKDAYS), default="0")
     weekly_end = RadioField(
         _l("Until when"),
@@ -147,7 +191,7 @@ class SearchForm(FlaskForm):
     weeks = IntegerField(
         _l("Number of weeks"), validators=[Optional(), NumberRange(1, 52)], default=8
     )
-    until = DateField(_l("Last date"), validators=[Optional()])
+    until = DateField(_l("Last date"), validators=[Optional(), year_in_range])
     # On unless the form was sent with it unticked (see ``web.home``): as on the booking form.
     skip_closures = BooleanField(
         _l("Skip school holidays and closures"),
@@ -188,16 +232,18 @@ class SearchForm(FlaskForm):
 
 
 class BookingForm(FlaskForm):
-    date = DateField(_l("Date (first date of a series)"), validators=[InputRequired()])
+    date = DateField(
+        _l("Date (first date of a series)"), validators=[InputRequired(), year_in_range]
+    )
     start = TimeField(_l("Start"), validators=[InputRequired()])
     end = TimeField(_l("End"), validators=[InputRequired()])
     title = StringField(
         _l("Title"),
-        validators=[DataRequired(), Length(max=TITLE_MAX)],
+        validators=[DataRequired(), Length(max=TITLE_MAX), single_line],
         description=_l("For example: choir rehearsal, homework help."),
     )
     description = TextAreaField(
-        _l("What is it for?"), validators=[Optional(), Length(max=DESCRIPTION_MAX)]
+        _l("What is it for?"), validators=[Optional(), Length(max=DESCRIPTION_MAX), clean_text]
     )
     attendees = IntegerField(
         _l("Expected number of people"), validators=[Optional(), NumberRange(1, ATTENDEES_MAX)]
@@ -229,7 +275,7 @@ class BookingForm(FlaskForm):
         choices=choices([("until", _l("on a date")), ("count", _l("after a number of dates"))]),
         default="until",
     )
-    until = DateField(_l("Last possible date"), validators=[Optional()])
+    until = DateField(_l("Last possible date"), validators=[Optional(), year_in_range])
     count = IntegerField(_l("Number of dates"), validators=[Optional(), NumberRange(1, 500)])
     skip_closures = BooleanField(_l("Skip school holidays and closures"), default=True)
     house_rules_accepted = BooleanField(_l("I have read the house rules and will keep them"))

@@ -15,6 +15,7 @@ from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length
 
 from booking.errors import error_text
+from booking.input_guard import page_number, query_id
 from booking.services import bookings as booking_service
 from booking.services import manage
 from booking.services.errors import Conflict, InvalidRequest, InvalidTransition, NotPermitted
@@ -76,12 +77,10 @@ def manage_requests():
     where = manage.RequestFilter(
         site_id=site_id,
         room_id=room_id,
-        organisation_id=request.args.get("organisation", type=int),
+        organisation_id=query_id("organisation"),
         day=request.args.get("date", type=date.fromisoformat),
     )
-    found = manage.request_page(
-        current_user, where, page=request.args.get("page", 1, type=int), zone=city_zone()
-    )
+    found = manage.request_page(current_user, where, page=page_number(), zone=city_zone())
     form = DecisionForm()
     return render_template(
         "manage/requests.html",

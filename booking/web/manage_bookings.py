@@ -21,6 +21,7 @@ from wtforms import DateField, HiddenField, SelectField, SubmitField, TextAreaFi
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from booking.errors import error_text
+from booking.input_guard import page_number
 from booking.services import bookings as booking_service
 from booking.services import manage
 from booking.services.errors import Conflict, InvalidRequest, InvalidTransition, NotPermitted
@@ -122,9 +123,7 @@ def manage_bookings():
         date_to=request.args.get("to", type=date.fromisoformat),
         collisions=bool(request.args.get("collisions")),
     )
-    found = manage.booking_page(
-        current_user, where, page=request.args.get("page", 1, type=int), zone=city_zone()
-    )
+    found = manage.booking_page(current_user, where, page=page_number(), zone=city_zone())
     return render_template(
         "manage/bookings.html",
         choices=choices,

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
+from booking.input_guard import page_number
 from booking.models import OccurrenceStatus
 from booking.services import bookings as booking_service
 from booking.services import permissions, queries
@@ -34,8 +35,8 @@ def my_bookings():
     # group has its own pager, so a long history never pushes the next dates off the page.
     found = queries.my_bookings(
         current_user,
-        upcoming_page=request.args.get("page", 1, type=int),
-        earlier_page=request.args.get("earlier_page", 1, type=int),
+        upcoming_page=page_number(),
+        earlier_page=page_number("earlier_page"),
         now=now,
     )
     bookings = found.upcoming.items + found.earlier.items

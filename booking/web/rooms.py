@@ -11,11 +11,12 @@ from flask_login import current_user
 
 from booking import domain
 from booking.extensions import db
+from booking.input_guard import page_number
 from booking.models import Site
 from booking.services import queries, room_context, visibility
 from booking.services.search import room_week, week_start
 from booking.web import bp
-from booking.web.forms import WEEKDAYS
+from booking.web.forms import FIRST_YEAR, LAST_YEAR, WEEKDAYS
 
 SUGGESTED_LENGTH = timedelta(hours=2)
 
@@ -26,9 +27,12 @@ def iso_week(day: date) -> str:
 
 
 def parse_iso_week(text: str) -> date:
-    """The Monday of ``YYYY-Www``; ValueError for anything else."""
+    """The Monday of ``YYYY-Www``; ValueError for anything else, and for a year no booking lies
+    in (the calendar's edges overflow when its neighbour weeks and time zones are worked out)."""
     year, _sep, week = text.partition("-W")
     if not (year.isdigit() and week.isdigit() and len(year) == 4 and 1 <= len(week) <= 2):
+        raise ValueError(text)
+    if not FIRST_YEAR <= int(year) <= LAST_YEAR:
         raise ValueError(text)
     return date.fromisocalendar(int(year), int(week), 1)
 
@@ -150,20 +154,21 @@ def offers():
         bounds[name] = None
         if text:
             try:
-                bounds[name] = date.fromisoformat(text)
+                # Far-away bounds mean "no bound": the calendar's edges would overflow.
+                bounds[name] = min(
+                    max(date.fromisoformat(text), date(FIRST_YEAR, 1, 1)), date(LAST_YEAR, 12, 31)
+                )
             except ValueError:
                 errors[name] = _("Please give a date like 2026-12-01.")
     if bounds["from"] and bounds["to"] and bounds["to"] < bounds["from"]:
         errors["to"] = _("The end date must not be before the start date.")
-    page_text = request.args.get("page", "1")
-    page_number = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
     page = None
     if not errors:
         page = queries.open_offers(
             district=district or None,
             date_from=bounds["from"],
             date_to=bounds["to"],
-            page=page_number,
+            page=page_number(),
             zone=ZoneInfo(current_app.config["BOOKING_TIMEZONE"]),
         )
     args = {k: v for k, v in request.args.items() if k != "page" and v}

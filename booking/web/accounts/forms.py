@@ -17,6 +17,7 @@ from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Leng
 
 from booking.models import RequestMails
 from booking.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from booking.web.forms import single_line
 from booking.web.i18n import LANGUAGE_NAMES
 
 PASSWORD_MAX = MAX_PASSWORD_LENGTH
@@ -48,7 +49,7 @@ class RegisterForm(FlaskForm):
     )
     name = StringField(
         _l("Your name"),
-        validators=[_required(_l("Please enter your name.")), Length(max=200)],
+        validators=[_required(_l("Please enter your name.")), Length(max=200), single_line],
         render_kw={"autocomplete": "name"},
     )
     password = PasswordField(
@@ -112,7 +113,7 @@ class ResetPasswordForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField(
         _l("Your name"),
-        validators=[_required(_l("Please enter your name.")), Length(max=200)],
+        validators=[_required(_l("Please enter your name.")), Length(max=200), single_line],
         render_kw={"autocomplete": "name"},
     )
     language = SelectField(

@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
 from booking.errors import error_text
+from booking.input_guard import MAX_ID, page_number
 from booking.services import closures
 from booking.services.errors import N_, InvalidRequest
 from booking.web.admin import bp
@@ -116,9 +117,7 @@ def _show_error(form: FlaskForm, exc: InvalidRequest) -> None:
 
 
 def _list_page(site, add_form: ClosureForm, import_form: ImportForm):
-    found = closures.list_closures(
-        current_user, site.id, page=request.args.get("page", 1, type=int)
-    )
+    found = closures.list_closures(current_user, site.id, page=page_number())
     failed = bool(
         add_form.errors or add_form.form_errors or import_form.errors or import_form.form_errors
     )
@@ -200,7 +199,9 @@ def closure_hits(site_id: int):
     """The approved and pending dates the chosen closures (``closure`` ids; none: all upcoming
     closures of the site) fall on, and one button to cancel them all with one reason."""
     site = closures.site_for_closures(current_user, site_id)
-    closure_ids = request.values.getlist("closure", type=int) or None
+    # An id beyond the database's range names no closure (0), as in a path.
+    sent = request.values.getlist("closure", type=int)
+    closure_ids = [i if abs(i) <= MAX_ID else 0 for i in sent] or None
     form = CancelHitsForm()
     if form.is_submitted() and form.validate():
         try:

@@ -23,7 +23,13 @@ from wtforms.validators import InputRequired, Optional
 
 from booking.models import ApprovalPolicy, SiteKind
 from booking.services import places, room_import, site_photos
-from booking.web.forms import MultiCheckboxField, choices, feature_choices
+from booking.web.forms import (
+    MultiCheckboxField,
+    choices,
+    clean_text,
+    feature_choices,
+    single_line,
+)
 
 SITE_KIND_LABELS = {
     SiteKind.SCHOOL: _l("School"),
@@ -50,23 +56,26 @@ NO_PARENT = ""
 
 
 class SiteForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[InputRequired(_l("Please enter a name."))])
+    name = StringField(
+        _l("Name"), validators=[InputRequired(_l("Please enter a name.")), single_line]
+    )
     kind = SelectField(_l("Kind"), choices=choices(SITE_KIND_LABELS.items()))
     district = StringField(
-        _l("District"), validators=[InputRequired(_l("Please name the district."))]
+        _l("District"), validators=[InputRequired(_l("Please name the district.")), single_line]
     )
-    street = StringField(_l("Street and number"))
-    postcode = StringField(_l("Postcode"))
-    city = StringField(_l("City"), default="Iserlohn")
+    street = StringField(_l("Street and number"), validators=[single_line])
+    postcode = StringField(_l("Postcode"), validators=[single_line])
+    city = StringField(_l("City"), default="Iserlohn", validators=[single_line])
     timezone = StringField(
         _l("Time zone"),
         default="Europe/Berlin",
         description=_l("An IANA time zone, for example Europe/Berlin."),
+        validators=[single_line],
     )
-    contact_name = StringField(_l("Contact person"))
-    contact_phone = StringField(_l("Contact phone"))
-    contact_email = EmailField(_l("Contact e-mail"))
-    description = TextAreaField(_l("Public description"))
+    contact_name = StringField(_l("Contact person"), validators=[single_line])
+    contact_phone = StringField(_l("Contact phone"), validators=[single_line])
+    contact_email = EmailField(_l("Contact e-mail"), validators=[single_line])
+    description = TextAreaField(_l("Public description"), validators=[clean_text])
     active = BooleanField(
         _l("Active (rooms can be found and booked)"),
         default=True,
@@ -125,7 +134,9 @@ def _minutes(label, hint=None, *, required: bool = True):
 
 
 class RoomForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[InputRequired(_l("Please enter a name."))])
+    name = StringField(
+        _l("Name"), validators=[InputRequired(_l("Please enter a name.")), single_line]
+    )
     parent_id = SelectField(
         _l("Part of"),
         description=_l("Make this room a part of a divisible room: booking the whole blocks it."),
@@ -134,9 +145,11 @@ class RoomForm(FlaskForm):
         _l("Capacity (people)"), validators=[InputRequired(_l("Please enter a number."))]
     )
     area_m2 = IntegerField(_l("Area (m²)"), validators=[Optional()])
-    description = TextAreaField(_l("Description"))
+    description = TextAreaField(_l("Description"), validators=[clean_text])
     house_rules = TextAreaField(
-        _l("House rules"), description=_l("Requesters must accept them when they book.")
+        _l("House rules"),
+        description=_l("Requesters must accept them when they book."),
+        validators=[clean_text],
     )
     features = MultiCheckboxField(_l("Equipment"), choices=[])
     step_free = BooleanField(_l("Step-free access"))

@@ -18,6 +18,7 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from booking.errors import error_text
+from booking.input_guard import page_number
 from booking.models import MemberRole
 from booking.services import people
 from booking.services.errors import InvalidRequest
@@ -113,7 +114,7 @@ def _date_helpers() -> dict:
 
 def _page() -> int:
     """The page of a list; a page number that is no number or too small is the first page."""
-    return max(1, request.args.get("page", 1, type=int))
+    return page_number()
 
 
 def _args(form, *names: str) -> dict:

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from booking.models import OrganisationKind
 from booking.services.organisations import MESSAGE_MAX, QUERY_MAX, REASON_MAX
+from booking.web.forms import clean_text, single_line
 from booking.web.i18n import organisation_kind_label
 
 
@@ -26,14 +27,17 @@ class OrganisationForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Please enter the name of the organisation.")),
             Length(max=200),
+            single_line,
         ],
     )
     kind = SelectField(_l("Kind"))
-    district = StringField(_l("District"), validators=[Optional(), Length(max=100)])
-    description = TextAreaField(_l("What you do"), validators=[Optional(), Length(max=5000)])
+    district = StringField(_l("District"), validators=[Optional(), Length(max=100), single_line])
+    description = TextAreaField(
+        _l("What you do"), validators=[Optional(), Length(max=5000), clean_text]
+    )
     website = URLField(
         _l("Website"),
-        validators=[Optional(), Length(max=300)],
+        validators=[Optional(), Length(max=300), single_line],
         render_kw={"placeholder": "https://"},
     )
 
@@ -60,7 +64,7 @@ class OrganisationSearchForm(FlaskForm):
 
     q = StringField(
         _l("Name of the organisation"),
-        validators=[Optional(), Length(max=QUERY_MAX)],
+        validators=[Optional(), Length(max=QUERY_MAX), single_line],
         description=_l("A part of it is enough."),
     )
 
