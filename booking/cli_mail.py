@@ -3,28 +3,53 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import click
 from flask import current_app
 
 from booking import unit_of_work
+from booking.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def summary(counts: dict[str, int]) -> str:
+    """One pass in a line: "3 sent, 1 failed (1 given up)." (failed counts the given up too)."""
+    failed = counts["failed"] + counts["given_up"]
+    given_up = f" ({counts['given_up']} given up)" if counts["given_up"] else ""
+    return f"{counts['sent']} sent, {failed} failed{given_up}."
 
 
 @click.command("send-mail")
 @click.option("--loop", is_flag=True, help="Keep running and deliver new mail as it comes.")
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between passes.")
 def send_mail_command(loop: bool, interval: float) -> None:
-    """Send the mails waiting in the outbox (retrying failed ones with back-off)."""
+    """Send the mails waiting in the outbox (retrying failed ones with back-off).
+
+    A mail that fails is recorded and retried; it does not make the command fail. It exits
+    non-zero when the mail server cannot be used or the database fails; a ``--loop`` worker
+    logs those and tries again at the next pass.
+    """
     from booking.services.mail import MailSettings, send_pending
 
     settings = MailSettings.from_config(current_app.config)
     while True:
-        counts = send_pending(settings)
-        if not loop or any(counts.values()):
-            click.echo(
-                f"{counts['sent']} sent, {counts['failed']} to retry, "
-                f"{counts['given_up']} given up."
+        try:
+            counts = send_pending(settings)
+        except Exception:
+            if not loop:
+                raise
+            log.exception("Mail pass failed; trying again in %s seconds", interval)
+            db.session.remove()  # a broken transaction must not poison the next pass
+            counts = None
+        if counts is not None and (not loop or any(counts.values())):
+            click.echo(summary(counts))
+        if counts is not None and counts["server_error"] and not loop:
+            raise click.ClickException(
+                f"the mail server {settings.server}:{settings.port} cannot be used "
+                "(see the log); the mails stay in the outbox."
             )
         if not loop:
             return

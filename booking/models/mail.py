@@ -33,9 +33,10 @@ ENVELOPE = "raumboerse-mail-1"
 class OutboxMessage(db.Model):
     """One mail to send. A worker sends it after the commit; a rollback means it never existed.
 
-    ``next_attempt_at`` is None once the message is sent or given up; ``last_error`` keeps the
-    latest SMTP failure for the operator. Read the HTML part and the attachments through
-    ``html`` and ``attachments``, which unpack ``body_html`` (see ``ENVELOPE``).
+    ``next_attempt_at`` is None once the message is sent or given up (``given_up``: not sent after
+    the last attempt); ``last_error`` keeps the latest failure for the operator, without secrets.
+    Read the HTML part and the attachments through ``html`` and ``attachments``, which unpack
+    ``body_html`` (see ``ENVELOPE``).
     """
 
     __tablename__ = "outbox_message"
@@ -96,6 +97,12 @@ class OutboxMessage(db.Model):
             )
             for a in self._unpacked()["attachments"]
         )
+
+    @property
+    def given_up(self) -> bool:
+        """The worker stopped trying (``MAIL_MAX_ATTEMPTS`` failures): the final state of a mail
+        that never went out. (A ``failed_at`` column would say when; this needs no migration.)"""
+        return self.sent_at is None and self.next_attempt_at is None
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} attempts={self.attempts}>"  # no address: ends up in logs

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from booking import domain
 from booking.models import ApprovalPolicy, OutboxMessage
 from booking.services import accounts, mail
 from booking.services.bookings import BookingCommand, cancel, decline, request_booking
-from tests.conftest import free_port
+from tests.conftest import SmtpInbox, free_port
 
 
 def deliver(app, **kwargs) -> dict[str, int]:
@@ -46,7 +48,7 @@ def test_password_reset_mail_arrives(app, db, smtp, make_user):
     accounts.request_password_reset("anna@example.org")
     db.session.commit()
 
-    assert deliver(app) == {"sent": 1, "failed": 0, "given_up": 0}
+    assert deliver(app) == {"sent": 1, "failed": 0, "given_up": 0, "server_error": 0}
     [(recipients, message)] = smtp.messages
     assert recipients == ["anna@example.org"]
     assert message["To"] == "anna@example.org"
@@ -180,7 +182,8 @@ def test_failed_delivery_backs_off_and_gives_up(app, db, monkeypatch, caplog):
     db.session.scalars(select(OutboxMessage)).one().next_attempt_at = t0
     db.session.commit()
 
-    assert deliver(app, now=t0) == {"sent": 0, "failed": 1, "given_up": 0}
+    # Nobody listens: the message records the failure, and the pass reports the server.
+    assert deliver(app, now=t0) == {"sent": 0, "failed": 1, "given_up": 0, "server_error": 1}
     [message] = _outbox()
     assert message.attempts == 1
     assert message.next_attempt_at == t0 + timedelta(minutes=1)
@@ -194,14 +197,16 @@ def test_failed_delivery_backs_off_and_gives_up(app, db, monkeypatch, caplog):
 
     with caplog.at_level(logging.ERROR, logger="booking.services.mail"):
         result = deliver(app, now=t0 + timedelta(hours=1))
-    assert result == {"sent": 0, "failed": 0, "given_up": 1}
+    assert result == {"sent": 0, "failed": 0, "given_up": 1, "server_error": 1}
     [message] = _outbox()
     assert message.attempts == 3 and message.next_attempt_at is None and message.sent_at is None
+    assert message.given_up
     assert "Giving up" in caplog.text
     assert deliver(app, now=t0 + timedelta(days=1)) == {
         "sent": 0,
         "failed": 0,
         "given_up": 0,
+        "server_error": 0,
     }
 
 
@@ -238,11 +243,26 @@ def test_unknown_address_gets_no_reset_mail(app, db):
     assert db.session.scalars(select(OutboxMessage)).all() == []
 
 
-def test_parallel_workers_send_each_mail_once(app, db, smtp):
+class SlowInbox(SmtpInbox):
+    """An SMTP server that takes a moment per mail, as real ones do: while one worker talks to
+    it, the other has time to claim a message of its own."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0.1)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_parallel_workers_share_the_mails_and_send_each_once(app, db, monkeypatch):
     """Two workers at once: each claims a message in a short write transaction before sending
-    (PostgreSQL: row lock with SKIP LOCKED; SQLite: the single writer), so none goes out twice."""
+    (PostgreSQL: row lock with SKIP LOCKED; SQLite: the single writer), so both get work while
+    the other is sending, and none goes out twice."""
     import threading
 
+    inbox = SlowInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
     for n in range(12):
         mail.enqueue(f"m{n}@example.org", f"Mail {n}", "Text")
     db.session.commit()
@@ -258,14 +278,20 @@ def test_parallel_workers_send_each_mail_once(app, db, smtp):
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        controller.stop()
     assert errors == []
-    subjects = sorted(m["Subject"] for _, m in smtp.messages)
-    assert subjects == sorted(f"Mail {n}" for n in range(12))
-    assert sum(r["sent"] for r in results) == 12
+    recipients = sorted(inbox.recipients())
+    assert recipients == sorted(f"m{n}@example.org" for n in range(12))  # each exactly once
+    assert len({m["Message-ID"] for _, m in inbox.messages}) == 12
+    sent = sorted(r["sent"] for r in results)
+    assert sum(sent) == 12
+    assert sent[0] >= 2, f"one worker did (nearly) everything: {sent}"
 
 
 def test_send_mail_loop_keeps_sending_until_stopped(app, db, smtp, monkeypatch):
