@@ -7,8 +7,9 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from flask import Response, after_this_request, has_request_context
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Engine
 
 from booking.extensions import db
 from booking.models import ApiToken, User
@@ -96,22 +97,36 @@ def authenticate(plain: str, *, now: datetime | None = None) -> ApiToken | None:
         return None
     now = now or datetime.now(UTC)
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-        _touch(token.id, now)
+        _touch_later(token.id, now)
     return token
 
 
-def _touch(token_id: int, now: datetime) -> None:
-    """Note when a token was last used, in a transaction of its own.
+def _touch_later(token_id: int, now: datetime) -> None:
+    """Note the use once the answer has been sent (at once outside a request)."""
+    if not has_request_context():
+        _touch(db.engine, token_id, now)
+        return
+    engine = db.engine
+
+    @after_this_request
+    def _after_answer(response: Response) -> Response:
+        response.call_on_close(lambda: _touch(engine, token_id, now))
+        return response
+
+
+def _touch(engine: Engine, token_id: int, now: datetime) -> None:
+    """Note when a token was last used, in a short transaction of its own, after the answer.
 
     Bookkeeping, not part of the request's work: it is committed whatever the request's answer,
     and it never takes the request's own transaction into a write (on SQLite that would turn a
-    read into a writer before a booking service takes the write lock in the proper way). A busy
-    database only means the note waits for the next call.
+    read into a writer before a booking service takes the write lock in the proper way). Nor can
+    it fail or slow the request: it runs when the answer has been sent, and a database that is
+    busy or gone only means the note waits for a later call.
     """
     try:
-        with db.engine.begin() as connection:
+        with engine.begin() as connection:
             connection.execute(
                 update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
             )
-    except OperationalError:
-        log.warning("Could not note the use of API token %s (database busy)", token_id)
+    except Exception:  # whatever it is: the client has its answer already
+        log.warning("Could not note the use of API token %s", token_id, exc_info=True)
