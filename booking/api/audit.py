@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from booking import domain
 from booking.api import bp
 from booking.api.schemas import Id, NoNul, Page, PageQuery, Timestamp
-from booking.api.spec import operation
+from booking.api.spec import Refusal, operation
 from booking.api.views import _decode_cursor, _next_url
 from booking.models import User
 from booking.services import audit
@@ -99,6 +99,13 @@ def event_out(entry: audit.HistoryEntry) -> AuditEventOut:
     query=AuditQuery,
     auth="required",
     errors=(403, 404),
+    refusals=(
+        Refusal(
+            "booking_id",
+            "subject_required",
+            "Name a booking, room, site or organisation whose history you want.",
+        ),
+    ),
 )
 def list_audit(user: User, query: AuditQuery):
     """Who changed what, when and why, newest first. Administrators read every event; a site's

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from booking.api import bp
 from booking.api.schemas import MAX_ID, Text
-from booking.api.spec import operation
+from booking.api.spec import Refusal, operation
 from booking.models import Closure, OccurrenceStatus, User
 from booking.services import closures
 from booking.services.errors import N_, InvalidRequest
@@ -141,6 +141,17 @@ def _side(day: date | None, moment: datetime | None, names: tuple[str, str]):
     body=ClosureIn,
     auth="required",
     errors=(403, 404),
+    refusals=(
+        Refusal("from", "period_ambiguous", "Give either `from` or `starts_at`, not both."),
+        Refusal("from", "from_missing", "Give `from` or `starts_at`."),
+        Refusal("to", "to_missing", "Give `to` or `ends_at`."),
+        Refusal("to", "end_before_start", "The end must be after the start."),
+        Refusal("to", "period_too_long", "The period is too long."),
+        Refusal("ends_at", "end_before_start", "The end must be after the start."),
+        Refusal("ends_at", "period_too_long", "The period is too long."),
+        Refusal("reason", "reason_missing", "A reason of spaces only."),
+        Refusal("room_id", "room_unknown", "Not a room of this site."),
+    ),
 )
 def create_closure(user: User, body: ClosureIn):
     """Closes a site or one of its rooms for a period. Bookings are not changed: `hit_dates`
@@ -175,6 +186,10 @@ def create_closure(user: User, body: ClosureIn):
     auth="required",
     errors=(403,),
     body_media="text/calendar",
+    refusals=(
+        Refusal("body", "ics_unreadable", "Not an iCalendar file."),
+        Refusal("body", "ics_empty", "A calendar without events."),
+    ),
 )
 def import_closures(user: User, site_id: int, body: bytes):
     """Each event of the `text/calendar` body becomes a closure of the whole site for its

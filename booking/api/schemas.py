@@ -4,12 +4,14 @@ serialise. The OpenAPI document is generated from these very classes (see ``spec
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -23,6 +25,7 @@ from booking.services import bookings as booking_service
 from booking.services import features as equipment
 from booking.services import places
 from booking.services.errors import N_, InvalidRequest
+from booking.services.text import SINGLE_LINE_PATTERN
 
 # Identifiers are 32-bit integers in the database; larger numbers can never name anything.
 MAX_ID = 2_147_483_647
@@ -30,6 +33,8 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # PostgreSQL text cannot hold NUL characters; refuse them at the edge with a field name.
 NoNul = StringConstraints(pattern=r"^[^\x00]*$")
 Text = Annotated[str, NoNul]
+# One-line text (a title, a name) holds no control character: it ends up in mail subjects.
+OneLine = StringConstraints(pattern=SINGLE_LINE_PATTERN)
 DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 T = TypeVar("T")
 DayCode = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
@@ -91,10 +96,29 @@ def _year_in_range(value: datetime) -> datetime:
 
 
 # Not JSON Schema's "date-time" (RFC 3339 demands an offset): a time without one is welcome and
-# means local wall time.
-LOCAL_OR_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
+# means local wall time. The pattern is the whole promise (years 1900-2200, months 01-12, hours
+# 00-23): what it refuses the API refuses too; of what it allows only days the calendar lacks
+# (2030-02-30) are a 422, which the operations' documents list.
+LOCAL_OR_OFFSET = (
+    r"^(19\d\d|2[01]\d\d|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$"
+)
+_LOCAL_OR_OFFSET = re.compile(LOCAL_OR_OFFSET)
+
+
+def _timestamp_text(value: Any) -> Any:
+    # pydantic alone would also take a bare date, a Unix time or "+0100": the schema does not
+    # promise those, so a client must not come to rely on them.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _LOCAL_OR_OFFSET.fullmatch(value):
+        raise ValueError("give a date and time like 2030-01-07T18:00 or 2030-01-07T17:00:00Z")
+    return value
+
+
 Timestamp = Annotated[
     datetime,
+    BeforeValidator(_timestamp_text),
     AfterValidator(_year_in_range),
     WithJsonSchema(
         {
@@ -130,7 +154,7 @@ class BookingIn(RequestModel):
     )
 
     room_id: Id
-    title: Annotated[str, NoNul, Field(min_length=1, max_length=booking_service.TITLE_MAX)]
+    title: Annotated[str, OneLine, Field(min_length=1, max_length=booking_service.TITLE_MAX)]
     start: Timestamp
     end: Timestamp
     organisation_id: Id | None = Field(
@@ -216,7 +240,9 @@ class DeclineIn(RequestModel):
 class PageQuery(QueryModel):
     limit: int = Field(50, ge=1, le=200, description="Items per page (at most 200).")
     cursor: Annotated[str, NoNul, Field(max_length=200)] | None = Field(
-        None, description="Opaque cursor from the `next` link of the previous page."
+        None,
+        description="Opaque cursor from the `next` link of the previous page; empty or absent: "
+        "the first page.",
     )
 
 
@@ -470,7 +496,10 @@ class ConflictReason(BaseModel):
 class ConflictDate(BaseModel):
     start: datetime
     end: datetime
-    local_start: datetime
+    local_start: datetime = Field(
+        description="The same moment as `start` in the site's wall time, with that zone's "
+        "offset (`2030-01-07T18:00:00+01:00`)."
+    )
     reasons: list[ConflictReason]
 
 
@@ -504,19 +533,23 @@ def _short(limit: int):
     return Annotated[str, NoNul, Field(max_length=limit)]
 
 
+def _line(limit: int):
+    return Annotated[str, OneLine, Field(max_length=limit)]
+
+
 Minutes = Annotated[int, Field(ge=0, le=places.LEAD_MAX_MINUTES)]
 
 
 class SiteFields(RequestModel):
     """What a site is; the service checks meaning (a known time zone, a free name)."""
 
-    street: _short(places.STREET_MAX) = ""
-    postcode: _short(places.POSTCODE_MAX) = ""
-    city: _short(places.CITY_MAX) = "Iserlohn"
-    timezone: _short(64) = Field("Europe/Berlin", description="An IANA time zone.")
-    contact_name: _short(places.CONTACT_NAME_MAX) = ""
-    contact_phone: _short(places.PHONE_MAX) = ""
-    contact_email: _short(places.EMAIL_MAX) = ""
+    street: _line(places.STREET_MAX) = ""
+    postcode: _line(places.POSTCODE_MAX) = ""
+    city: _line(places.CITY_MAX) = "Iserlohn"
+    timezone: _line(64) = Field("Europe/Berlin", description="An IANA time zone.")
+    contact_name: _line(places.CONTACT_NAME_MAX) = ""
+    contact_phone: _line(places.PHONE_MAX) = ""
+    contact_email: _line(places.EMAIL_MAX) = ""
     description: _short(places.TEXT_MAX) = Field("", description="Public description.")
     active: bool = Field(True, description="Only administrators may change it.")
 
@@ -539,9 +572,9 @@ class SiteIn(SiteFields):
         },
     )
 
-    name: Annotated[str, NoNul, Field(min_length=1, max_length=places.NAME_MAX)]
+    name: Annotated[str, OneLine, Field(min_length=1, max_length=places.NAME_MAX)]
     kind: SiteKind
-    district: Annotated[str, NoNul, Field(min_length=1, max_length=places.DISTRICT_MAX)]
+    district: Annotated[str, OneLine, Field(min_length=1, max_length=places.DISTRICT_MAX)]
 
     def to_command(self) -> places.SiteCommand:
         return places.SiteCommand(**self.model_dump())
@@ -550,16 +583,16 @@ class SiteIn(SiteFields):
 class SitePatch(RequestModel):
     """The fields to change; the others stay as they are."""
 
-    name: Annotated[str, NoNul, Field(min_length=1, max_length=places.NAME_MAX)] = None
+    name: Annotated[str, OneLine, Field(min_length=1, max_length=places.NAME_MAX)] = None
     kind: SiteKind = None
-    district: Annotated[str, NoNul, Field(min_length=1, max_length=places.DISTRICT_MAX)] = None
-    street: _short(places.STREET_MAX) = None
-    postcode: _short(places.POSTCODE_MAX) = None
-    city: _short(places.CITY_MAX) = None
-    timezone: _short(64) = None
-    contact_name: _short(places.CONTACT_NAME_MAX) = None
-    contact_phone: _short(places.PHONE_MAX) = None
-    contact_email: _short(places.EMAIL_MAX) = None
+    district: Annotated[str, OneLine, Field(min_length=1, max_length=places.DISTRICT_MAX)] = None
+    street: _line(places.STREET_MAX) = None
+    postcode: _line(places.POSTCODE_MAX) = None
+    city: _line(places.CITY_MAX) = None
+    timezone: _line(64) = None
+    contact_name: _line(places.CONTACT_NAME_MAX) = None
+    contact_phone: _line(places.PHONE_MAX) = None
+    contact_email: _line(places.EMAIL_MAX) = None
     description: _short(places.TEXT_MAX) = None
     active: bool = Field(None, description="Only administrators may change it.")
 
@@ -567,7 +600,7 @@ class SitePatch(RequestModel):
         return dataclasses.replace(current, **self.model_dump(exclude_unset=True))
 
 
-RoomName = Annotated[str, NoNul, Field(min_length=1, max_length=places.NAME_MAX)]
+RoomName = Annotated[str, OneLine, Field(min_length=1, max_length=places.NAME_MAX)]
 Capacity = Annotated[int, Field(ge=0, le=places.CAPACITY_MAX)]
 Area = Annotated[int, Field(ge=1, le=places.AREA_MAX)]
 AdvanceDays = Annotated[int, Field(ge=1, le=places.ADVANCE_MAX_DAYS)]

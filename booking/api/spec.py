@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from booking.api import schemas
 from booking.api.auth import AuthError, api_user
-from booking.errors import problem
+from booking.errors import PROBLEM_BASE, problem
 
 Auth = Literal["none", "required"]
 
@@ -32,6 +32,8 @@ ERROR_TEXT = {
     415: "The body must be `application/json`.",
     422: "Invalid input; `field` names the culprit, `errors` lists all.",
     429: "Too many requests; see `Retry-After`.",
+    503: "The database cannot be reached or stays busy (`database_unavailable`); nothing was "
+    "changed. Try again after `Retry-After` seconds.",
 }
 
 MAX_BODY = 256 * 1024
@@ -46,7 +48,7 @@ ERROR_EXAMPLES = {
             {
                 "start": "2026-10-06T16:00:00+00:00",
                 "end": "2026-10-06T18:00:00+00:00",
-                "local_start": "2026-10-06T18:00:00",
+                "local_start": "2026-10-06T18:00:00+02:00",
                 "reasons": [
                     {"reason": "taken", "message": "already booked 17:00-19:00", "label": None}
                 ],
@@ -80,6 +82,24 @@ class Header:
     schema: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A 422 that a request the schema allows can still get, because the rule is beyond what a
+    JSON Schema can say (the end after the start, a date in a booking, a key in the equipment
+    list). The operation's 422 answer lists each as a problem+json example naming the field."""
+
+    field: str
+    code: str
+    message: str
+
+
+CURSOR_REFUSAL = Refusal("cursor", "invalid", "This cursor is not valid (use `next` as it is).")
+
+
+def calendar_refusal(name: str) -> Refusal:
+    return Refusal(name, "invalid", "A day the calendar does not have, such as 2030-02-30.")
+
+
 @dataclass
 class Operation:
     endpoint: str
@@ -102,6 +122,7 @@ class Operation:
     path_params: list[str] = field(default_factory=list)
     headers: tuple[Header, ...] = ()  # optional request headers
     response_headers: tuple[Header, ...] = ()  # headers the success answer may carry
+    refusals: tuple[Refusal, ...] = ()  # 422s beyond the schema, besides cursors and dates
 
     @property
     def path(self) -> str:
@@ -113,7 +134,7 @@ class Operation:
 
     @property
     def error_statuses(self) -> list[int]:
-        statuses = set(self.errors) | {429}
+        statuses = set(self.errors) | {429, 503}
         if self.auth == "required":
             statuses.add(401)
         elif not self.raw:
@@ -283,12 +304,15 @@ def operation(
     body_media: str | None = None,
     headers: tuple[Header, ...] = (),
     response_headers: tuple[Header, ...] = (),
+    refusals: tuple[Refusal, ...] = (),
 ) -> Callable:
     """Register a route on ``bp`` and in the registry.
 
     The view gets the path values, ``user`` (None for anonymous callers of public routes) and,
     when declared, ``query``/``body`` as validated models (``body_media``: ``body`` as the bytes
-    of a non-JSON body of that media type); it returns a response model.
+    of a non-JSON body of that media type); it returns a response model. ``refusals`` are the
+    422s the view or its service gives to input the schema allows (invalid cursors and days
+    like 2030-02-30 of timestamp fields are found by themselves).
     """
 
     def decorator(func: Callable) -> Callable:
@@ -312,6 +336,7 @@ def operation(
             path_params=re.findall(r"<(?:\w+:)?(\w+)>", rule),
             headers=headers,
             response_headers=response_headers,
+            refusals=refusals,
         )
 
         @functools.wraps(func)
@@ -435,6 +460,44 @@ def _parameters(op: Operation, defs: dict[str, Any]) -> list[dict[str, Any]]:
     return params
 
 
+def _refusals(op: Operation) -> list[Refusal]:
+    """The operation's 422s beyond the schema: its own, a cursor this API did not hand out, and
+    days the calendar lacks in timestamp parameters and top-level body fields."""
+    found = list(op.refusals)
+    properties: dict[str, Any] = {}
+    if op.query is not None:
+        properties |= op.query.model_json_schema(by_alias=True).get("properties", {})
+    if op.body is not None:
+        properties |= op.body.model_json_schema(by_alias=True).get("properties", {})
+    if "cursor" in properties and op.query is not None:
+        found.append(CURSOR_REFUSAL)
+    for name, prop in properties.items():
+        options = prop.get("anyOf", [prop])
+        if any(o.get("pattern") == schemas.LOCAL_OR_OFFSET for o in options):
+            found.append(calendar_refusal(name))
+    return found
+
+
+def _refusal_examples(op: Operation) -> dict[str, Any]:
+    examples: dict[str, Any] = {}
+    if op.body is not None:
+        examples["schema"] = {"summary": "The body breaks the schema", "value": ERROR_EXAMPLES[422]}
+    for refusal in _refusals(op):
+        examples[f"{refusal.field}:{refusal.code}"] = {
+            "summary": f"`{refusal.field}`: {refusal.message}",
+            "value": schemas.problem_example(
+                422,
+                refusal.code,
+                refusal.message,
+                detail=f"{refusal.field}: {refusal.message}",
+                field=refusal.field,
+                errors=[{"field": refusal.field, "message": refusal.message}],
+            )
+            | {"type": PROBLEM_BASE + "invalid"},
+        }
+    return examples
+
+
 def openapi_document() -> dict[str, Any]:
     """OpenAPI 3.1, assembled from the registry and the pydantic models' JSON Schemas."""
     models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
@@ -465,10 +528,20 @@ def openapi_document() -> dict[str, Any]:
             }
         for code in op.error_statuses:
             content: dict[str, Any] = {"schema": problem_ref}
-            if code in ERROR_EXAMPLES and code in op.errors + ((422,) if op.body else ()):
+            description = ERROR_TEXT.get(code, "Error.")
+            refusals = _refusal_examples(op) if code == 422 else {}
+            if any(key != "schema" for key in refusals):
+                content["examples"] = refusals
+                description += " Also for input the schema allows: " + "; ".join(
+                    example["summary"].rstrip(".")
+                    for key, example in refusals.items()
+                    if key != "schema"
+                )
+                description += "."
+            elif code in ERROR_EXAMPLES and code in op.errors + ((422,) if op.body else ()):
                 content["example"] = ERROR_EXAMPLES[code]
             responses[str(code)] = {
-                "description": ERROR_TEXT.get(code, "Error."),
+                "description": description,
                 "content": {"application/problem+json": content},
             }
         entry: dict[str, Any] = {
@@ -490,7 +563,10 @@ def openapi_document() -> dict[str, Any]:
         elif op.body_media is not None:
             entry["requestBody"] = {
                 "required": True,
-                "content": {op.body_media: {"schema": {"type": "string"}}},
+                # Empty or blank is refused (422): not a document of that media type at all.
+                "content": {
+                    op.body_media: {"schema": {"type": "string", "minLength": 1, "pattern": r"\S"}}
+                },
             }
         entry["security"] = [{"bearer": []}] if op.auth == "required" else [{}, {"bearer": []}]
         paths.setdefault("/api/v1" + op.path, {})[op.method.lower()] = entry

@@ -59,7 +59,7 @@ from booking.api.schemas import (
     SitePatch,
     clock,
 )
-from booking.api.spec import ApiValidationError, Header, operation, serialise
+from booking.api.spec import ApiValidationError, Header, Refusal, operation, serialise
 from booking.extensions import db
 from booking.links import base_url
 from booking.models import Booking, Occurrence, Organisation, Room, Site, User
@@ -69,6 +69,32 @@ from booking.services.decisions import RIVAL_REASON
 from booking.services.errors import N_, InvalidRequest, NotFound
 
 # --- helpers ----------------------------------------------------------------------------------
+
+# 422s for input the schema allows (the document lists them under each operation's 422).
+END_AFTER_START = Refusal("end", "end_before_start", "The end must be after the start.")
+UNKNOWN_DATES = Refusal(
+    "occurrence_ids", "unknown_dates", "Some of the chosen dates do not belong to this booking."
+)
+SITE_REFUSALS = (
+    Refusal("name", "name_missing", "A name of spaces only."),
+    Refusal("name", "name_taken", "A site with this name exists already."),
+    Refusal("district", "district_missing", "A district of spaces only."),
+    Refusal("timezone", "timezone_unknown", "Not an IANA time zone."),
+    Refusal("contact_email", "email_invalid", "This e-mail address is not valid."),
+    Refusal("description", "control_characters", "Control characters besides line breaks."),
+)
+ROOM_REFUSALS = (
+    Refusal("name", "name_missing", "A name of spaces only."),
+    Refusal("name", "name_taken", "The site has a room with this name already."),
+    Refusal("parent_id", "parent_unknown", "There is no such room."),
+    Refusal("parent_id", "parent_other_site", "The room is of another site."),
+    Refusal("parent_id", "parent_cycle", "The room would become a part of itself."),
+    Refusal("max_duration_minutes", "durations_reversed", "Shorter than the shortest date."),
+    Refusal("features", "feature_unknown", "A key not (or no longer) in the equipment list."),
+    Refusal("description", "control_characters", "Control characters besides line breaks."),
+    Refusal("house_rules", "control_characters", "Control characters besides line breaks."),
+)
+ROOM_NOT_AT_SITE = Refusal("room_id", "room_not_at_site", "This site has no such room.")
 
 
 def _api_url(endpoint: str, **values: Any) -> str:
@@ -90,7 +116,9 @@ def _encode_cursor(key: Sequence[Any]) -> str:
 
 
 def _decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
-    if cursor is None:
+    # The schema allows an empty cursor, and a client that fills in `cursor=` before it has
+    # a `next` link means the first page.
+    if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -322,6 +350,13 @@ def get_site(user: User | None, site_id: int):
     response=Page[RoomOut],
     query=RoomsQuery,
     public=True,
+    refusals=(
+        Refusal("features", "invalid", "An unknown or deactivated feature key."),
+        Refusal("free_start", "time_incomplete", "Please give both free_start and free_end."),
+        Refusal("free_end", "time_incomplete", "Please give both free_start and free_end."),
+        Refusal("free_end", "end_before_start", "The end must be after the start."),
+        Refusal("free_end", "search_too_long", "Search at most 14 days at once."),
+    ),
 )
 def list_rooms(user: User | None, query: RoomsQuery):
     """Active rooms ordered by id. All filters combine. With `free_start` and `free_end` only
@@ -378,6 +413,10 @@ def get_room(user: User | None, room_id: int):
     response=AvailabilityOut,
     query=AvailabilityQuery,
     public=True,
+    refusals=(
+        END_AFTER_START,
+        Refusal("end", "window_too_long", "Ask for at most 62 days at once."),
+    ),
 )
 def room_availability(user: User | None, room_id: int, query: AvailabilityQuery):
     """Busy intervals (private bookings without any detail) and free intervals within opening
@@ -542,6 +581,33 @@ def _idempotency_key(user: User) -> str | None:
             {"type": "string", "enum": ["true"]},
         ),
     ),
+    refusals=(
+        END_AFTER_START,
+        Refusal("end", "date_too_long", "A single date may last at most 14 days."),
+        Refusal(
+            "end", "offset_mismatch", "Give start and end both with or both without an offset."
+        ),
+        Refusal("end", "series_overlaps", "The dates of the series would overlap each other."),
+        Refusal("title", "title_missing", "A title of spaces only."),
+        Refusal("description", "control_characters", "Control characters besides line breaks."),
+        Refusal("organisation_id", "organisation_unknown", "There is no such organisation."),
+        Refusal(
+            "house_rules_accepted",
+            "house_rules_not_accepted",
+            "The room has house rules: send `house_rules_accepted: true`.",
+        ),
+        Refusal(
+            "recurrence",
+            "no_dates",
+            "A rule that gives no date, more than 500 dates or more than two years, or "
+            "`until` with `count` (the field may be one of the rule's, `recurrence.until`).",
+        ),
+        Refusal(
+            IDEMPOTENCY_KEY,
+            "idempotency_key_reused",
+            "This key was already used for a different request.",
+        ),
+    ),
 )
 def create_booking(user: User, body: BookingIn):
     """Books one date or a series atomically: either every date is written (`approved` or
@@ -633,6 +699,7 @@ def get_booking(user: User, booking_id: int):
     body_required=False,
     auth="required",
     errors=(403, 409),
+    refusals=(UNKNOWN_DATES,),
 )
 def cancel_booking(user: User, booking_id: int, body: CancelIn):
     """Cancels the given upcoming dates, or every upcoming pending or approved date."""
@@ -651,6 +718,7 @@ def cancel_booking(user: User, booking_id: int, body: CancelIn):
     body_required=False,
     auth="required",
     errors=(403, 409),
+    refusals=(UNKNOWN_DATES,),
 )
 def approve_booking(user: User, booking_id: int, body: ApproveIn):
     """For managers of the booking's site: approves the given pending dates, or all of them.
@@ -691,6 +759,10 @@ def approve_booking(user: User, booking_id: int, body: ApproveIn):
     body=DeclineIn,
     auth="required",
     errors=(403, 409),
+    refusals=(
+        UNKNOWN_DATES,
+        Refusal("reason", "reason_missing", "A reason of spaces only."),
+    ),
 )
 def decline_booking(user: User, booking_id: int, body: DeclineIn):
     """For managers of the booking's site: declines the given dates, or every upcoming one;
@@ -713,6 +785,7 @@ def decline_booking(user: User, booking_id: int, body: DeclineIn):
     body=SiteIn,
     auth="required",
     errors=(403,),
+    refusals=SITE_REFUSALS,
 )
 def create_site(user: User, body: SiteIn):
     """A new site: a building or an outdoor place (`square`, `open_air_stage`, `schoolyard`,
@@ -730,6 +803,7 @@ def create_site(user: User, body: SiteIn):
     body=SitePatch,
     auth="required",
     errors=(403,),
+    refusals=SITE_REFUSALS,
 )
 def update_site(user: User, site_id: int, body: SitePatch):
     """Changes the given fields. Only administrators may change `active` (deactivate a site)."""
@@ -748,6 +822,7 @@ def update_site(user: User, site_id: int, body: SitePatch):
     body=RoomIn,
     auth="required",
     errors=(403, 404),
+    refusals=ROOM_REFUSALS,
 )
 def create_room(user: User, body: RoomIn):
     """A new room of `site_id`; with `parent_id` a part of a room of the same site (booking the
@@ -765,6 +840,7 @@ def create_room(user: User, body: RoomIn):
     body=RoomPatch,
     auth="required",
     errors=(403,),
+    refusals=ROOM_REFUSALS,
 )
 def update_room(user: User, room_id: int, body: RoomPatch):
     """Changes the given fields. A `parent_id` that would make the room a part of itself or of
@@ -784,6 +860,14 @@ def update_room(user: User, room_id: int, body: RoomPatch):
     body=OpeningHoursIn,
     auth="required",
     errors=(403, 404),
+    refusals=(
+        ROOM_NOT_AT_SITE,
+        Refusal("windows", "invalid_windows", "Please check the opening hours."),
+        *(
+            Refusal(f"day{weekday}", "windows_overlap", "Windows that overlap or end first.")
+            for weekday in range(7)
+        ),
+    ),
 )
 def set_opening_hours(user: User, site_id: int, body: OpeningHoursIn):
     """Replaces the weekly windows of the site (`room_id` null) or of one of its rooms, whose
@@ -814,6 +898,15 @@ def set_opening_hours(user: User, site_id: int, body: OpeningHoursIn):
     body=OpeningExceptionsIn,
     auth="required",
     errors=(403, 404),
+    refusals=(
+        ROOM_NOT_AT_SITE,
+        Refusal(
+            "exceptions",
+            "day_in_past",
+            "An entry that cannot be: a past date, one listed twice, closing before opening "
+            "(the field names the entry, `exceptions.0.date`).",
+        ),
+    ),
 )
 def set_opening_exceptions(user: User, site_id: int, body: OpeningExceptionsIn):
     """Replaces every exception of the site (`room_id` null) or of one of its rooms from today

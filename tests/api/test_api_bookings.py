@@ -93,9 +93,13 @@ def test_conflict_lists_every_date_and_writes_nothing(
     response = client.post("/api/v1/bookings", headers=headers, json=body)
     problem = assert_problem(response, 409, "conflict")
     conflicts = problem["conflicts"]
+    # The site's wall time with its offset: an RFC 3339 date-time, as the document declares.
     assert [c["local_start"] for c in conflicts] == [
-        local(7, 18, 30).isoformat(),
-        local(21, 18, 30).isoformat(),
+        local(7, 18, 30).replace(tzinfo=BERLIN).isoformat(),
+        local(21, 18, 30).replace(tzinfo=BERLIN).isoformat(),
+    ]
+    assert [datetime.fromisoformat(c["local_start"]) for c in conflicts] == [
+        datetime.fromisoformat(c["start"]) for c in conflicts
     ]
     assert all(r["reason"] == "taken" for c in conflicts for r in c["reasons"])
     assert _count(Booking) == bookings_before

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
+from booking.extensions import db as _db
 from booking.models import OpeningWindow
-from booking.services import catalogue, search
+from booking.services import catalogue, places, search
 from booking.services.bookings import BookingCommand, request_booking
 from booking.services.errors import Conflict
 
@@ -87,3 +89,71 @@ def test_a_rolled_back_change_leaves_no_trace(db, make_site, make_room):
     assert free_names() == ["Aula", "Provisorium"]  # this transaction sees its own room
     db.session.rollback()
     assert free_names() == ["Aula"]
+
+
+# The README promises the same for a change to a site or to a room's features, made through the
+# services the admin pages and the API call: the next search sees it, in the same process.
+
+
+def _changed_site(user, site, **changes) -> None:
+    current = places.site_command(places.site_for_editing(user, site.id))
+    places.update_site(user, site.id, dataclasses.replace(current, **changes))
+    _db.session.commit()
+
+
+def _changed_room(user, room, **changes) -> None:
+    current = places.room_command(places.room_for_editing(user, room.id))
+    places.update_room(user, room.id, dataclasses.replace(current, **changes))
+    _db.session.commit()
+
+
+def site_names(query=EVENING) -> list[str]:
+    """The sites of the rooms found, in the order the search lists them."""
+    return [m.room.site.name for m in find(query)]
+
+
+def test_a_renamed_site_is_listed_under_its_new_name(db, make_site, make_room, make_user):
+    admin = make_user(is_admin=True)
+    alpha, beta = make_site(name="Alpha-Schule"), make_site(name="Beta-Haus")
+    make_room(alpha, name="Aula")
+    make_room(beta, name="Saal")
+    db.session.commit()
+    assert site_names() == ["Alpha-Schule", "Beta-Haus"]
+    _changed_site(admin, alpha, name="Zeppelin-Schule")
+    assert site_names() == ["Beta-Haus", "Zeppelin-Schule"]
+
+
+def test_a_site_moved_to_another_district_is_found_there(db, make_site, make_room, make_user):
+    site = make_site(district="Innenstadt")
+    make_room(site, name="Aula")
+    manager = make_user(manages=[site])
+    db.session.commit()
+    centre = dataclasses.replace(EVENING, district="Innenstadt")
+    letmathe = dataclasses.replace(EVENING, district="Letmathe")
+    assert (free_names(centre), free_names(letmathe)) == (["Aula"], [])
+    _changed_site(manager, site, district="Letmathe")
+    assert (free_names(centre), free_names(letmathe)) == ([], ["Aula"])
+
+
+def test_a_deactivated_site_drops_out_and_comes_back(db, make_site, make_room, make_user):
+    admin = make_user(is_admin=True)
+    site = make_site()
+    make_room(site, name="Aula")
+    db.session.commit()
+    assert free_names() == ["Aula"]
+    _changed_site(admin, site, active=False)
+    assert free_names() == []
+    _changed_site(admin, site, active=True)
+    assert free_names() == ["Aula"]
+
+
+def test_a_room_given_a_feature_is_found_by_it(db, make_site, make_room, make_user):
+    site = make_site()
+    room = make_room(site, name="Aula", features=["projector"])
+    manager = make_user(manages=[site])
+    db.session.commit()
+    stage = dataclasses.replace(EVENING, features=("stage",))
+    projector = dataclasses.replace(EVENING, features=("projector",))
+    assert (free_names(stage), free_names(projector)) == ([], ["Aula"])
+    _changed_room(manager, room, features=("stage",))
+    assert (free_names(stage), free_names(projector)) == (["Aula"], [])
