@@ -21,6 +21,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(send_mail_command)
     app.cli.add_command(send_digests_command)
     app.cli.add_command(create_token_command)
+    app.cli.add_command(purge_command)
 
 
 @click.command("seed-demo")
@@ -103,3 +104,28 @@ def import_rooms_command(csv_file: Path, actor_email: str | None) -> None:
             click.echo(": ".join(p for p in parts if p), err=True)
         raise click.ClickException(exc.text) from None
     click.echo(report.text)
+
+
+@click.command("purge")
+@unit_of_work.command
+def purge_command() -> None:
+    """Apply the retention rule (run daily, e.g. from cron): anonymise bookings and audit events
+    older than RETENTION_MONTHS, delete mails older than MAIL_RETENTION_DAYS, used or expired
+    password-reset links, logins no cookie can use any more and answered or expired invitations
+    older than MAIL_RETENTION_DAYS. Running it again the same day changes nothing."""
+    from flask import current_app
+
+    from booking.services import privacy
+    from booking.web.accounts.privacy import anonymous_title
+
+    policy = privacy.RetentionPolicy.from_config(current_app.config)
+    counts = privacy.purge(policy, anonymous_title=anonymous_title())
+    click.echo(
+        f"{counts['bookings_anonymised']} bookings anonymised, "
+        f"{counts['audit_events_anonymised']} audit events anonymised, "
+        f"{counts['mails_deleted']} mails deleted, "
+        f"{counts['reset_links_deleted']} password-reset links deleted, "
+        f"{counts['logins_ended']} unusable logins ended, "
+        f"{counts['invitations_deleted']} old invitations deleted "
+        f"(retention: {policy.months} months, mails: {policy.mail_days} days)."
+    )

@@ -57,6 +57,10 @@ class Booking(db.Model):
     house_rules_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the retention rule (``flask purge``, services/privacy.py) took the personal data out
+    # of this old booking; None while it still holds them. Marks the work as done, so a second
+    # run neither repeats nor counts it.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     room: Mapped[Room] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
@@ -149,7 +153,9 @@ class Occupancy(db.Model):
 
 class AuditEvent(db.Model):
     """Who did what, when and why: to a booking, a site or room (its data, opening hours,
-    closures), a manager assignment, an organisation or a user. Never updated, never deleted.
+    closures), a manager assignment, an organisation or a user. Never updated and never deleted,
+    except by the privacy rules: a deleted account's identity leaves its events, and the
+    retention rule empties events older than its period (``anonymised_at``).
 
     The subject columns say what an event is about, so the history of a booking, a room, a site
     or an organisation is one indexed query: a booking's events also name its room and site, a
@@ -182,5 +188,8 @@ class AuditEvent(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When the retention rule removed the people (actor, subject) and the free text from this
+    # old event, keeping what happened and to which booking, room or site (services/privacy.py).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
