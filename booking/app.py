@@ -14,22 +14,25 @@ from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides what ``config.Config`` read from the env."""
-    from booking import mails, unit_of_work
+    from booking import input_guard, mails, unit_of_work
     from booking.cli import register_cli
     from booking.errors import register_error_handlers
     from booking.feeds import init_feeds
-    from booking.web import i18n
+    from booking.web import i18n, request_size, security_headers
     from booking.web.accounts import init_login
 
     app = _new_app(config)
     _init_extensions(app)
     _init_database(app)
     register_error_handlers(app)
+    request_size.init_app(app)
+    security_headers.init_app(app)
     _init_favicon(app)
     unit_of_work.init_app(app)
     mails.init_app(app)
     i18n.init_app(app)
     init_login(app)
+    input_guard.init_app(app)  # before the blueprints: their routes use its converter
     register_blueprints(app)
     register_cli(app)
     init_feeds(app)
@@ -127,7 +130,7 @@ def _init_database(app: Flask) -> None:
     from booking.database import install_database_hooks
 
     with app.app_context():
-        install_database_hooks(db.engine)
+        install_database_hooks(db.engine, app.config)
 
 
 def _init_favicon(app: Flask) -> None:

@@ -7,6 +7,7 @@ SQLite default on a laptop and as several gunicorn workers sharing PostgreSQL an
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from booking.languages import LANGUAGES
 from booking.paths import instance_dir
@@ -25,6 +26,11 @@ def _bool(name: str, default: bool) -> bool:
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
 
 
 def normalise_database_url(url: str) -> str:
@@ -48,7 +54,24 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             os.environ.get("DATABASE_URL", default_db)
         )
+        # A database that is gone or stuck is answered with 503 and Retry-After within seconds
+        # instead of holding a worker until gunicorn kills it (docs/architecture.md, "Outages"):
+        # waiting for a pooled connection, connecting (PostgreSQL), one statement (PostgreSQL;
+        # the client gives a connection up 2 s after this), the write lock (SQLite). Seconds;
+        # 0 turns the connect or statement timeout off (e.g. for a long migration).
+        self.DATABASE_POOL_TIMEOUT = _float("DATABASE_POOL_TIMEOUT", 5.0)
+        self.DATABASE_CONNECT_TIMEOUT = _float("DATABASE_CONNECT_TIMEOUT", 5.0)
+        self.DATABASE_STATEMENT_TIMEOUT = _float("DATABASE_STATEMENT_TIMEOUT", 15.0)
+        self.SQLITE_BUSY_TIMEOUT = _float("SQLITE_BUSY_TIMEOUT", 5.0)
+        # A transaction that deadlocked, failed to serialise or found SQLite locked is run again
+        # this many times before the answer is a 503 (booking/unit_of_work.py).
+        self.DATABASE_RETRIES = _int("DATABASE_RETRIES", 3)
+        # The Retry-After of a 503 while the database is unavailable (seconds).
+        self.DATABASE_RETRY_AFTER = _int("DATABASE_RETRY_AFTER", 30)
         self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+        # (an in-memory SQLite database has one connection, no pool to wait for)
+        if self.SQLALCHEMY_DATABASE_URI not in {"sqlite://", "sqlite:///", "sqlite:///:memory:"}:
+            self.SQLALCHEMY_ENGINE_OPTIONS["pool_timeout"] = self.DATABASE_POOL_TIMEOUT
         self.BOOKING_TIMEZONE = os.environ.get("BOOKING_TIMEZONE", "Europe/Berlin")
         self.BOOKING_SITE_NAME = os.environ.get("BOOKING_SITE_NAME", "Raumbörse Iserlohn")
         # Absolute base URL for links in mails and calendar feeds (behind a proxy the request host
@@ -63,11 +86,19 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        # "Stay logged in on this device": how long the remember-me cookie lasts unused; each use
+        # replaces it with a new one that lasts as long again.
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 30))
         self.PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_SECONDS", 8 * 3600)
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; long forms must not expire
         # Uploads (site photos, CSV and iCalendar files): a request body larger than this is
-        # refused with 413 before it is read; each form has a smaller limit of its own.
-        self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+        # refused with 413 before it is read; each form has a smaller limit of its own. The
+        # largest is a site photo (5 MB, booking.services.site_photos); 8 MB leaves room for the
+        # form around it, and a photo a little over 5 MB still gets the form's own message.
+        self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
+        # Form fields that are not files (and a whole URL-encoded form, see
+        # booking/web/request_size.py): the longest legitimate text is a few KB.
+        self.MAX_FORM_MEMORY_SIZE = _int("MAX_FORM_MEMORY_SIZE", 500 * 1024)
 
         # Languages: German first, English second.
         self.LANGUAGES = LANGUAGES
@@ -100,9 +131,21 @@ class Config:
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
         self.MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+        # STARTTLS verifies the server's certificate; a file of PEM certificates to trust
+        # instead of the system's CAs (a private CA, a self-signed server).
+        self.MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE", "")
+        # Seconds to wait for the SMTP server; keep well below the 10-minute claim lease.
+        self.MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 20)
         self.MAIL_DEFAULT_SENDER = os.environ.get(
             "MAIL_DEFAULT_SENDER", "Raumbörse <noreply@raumboerse.invalid>"
         )
+
+        # Privacy (#13): who answers questions about personal data (shown on /privacy; empty:
+        # the page says no contact is configured yet), and how long personal data are kept
+        # (``flask purge``, run daily, anonymises and deletes what is older).
+        self.PRIVACY_CONTACT = os.environ.get("PRIVACY_CONTACT", "").strip()
+        self.RETENTION_MONTHS = _int("RETENTION_MONTHS", 24)
+        self.MAIL_RETENTION_DAYS = _int("MAIL_RETENTION_DAYS", 30)
 
         # Calendar feeds.
         self.FEED_TTL_SECONDS = _int("FEED_TTL_SECONDS", 3600)

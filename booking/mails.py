@@ -25,6 +25,19 @@ def _subject(notice: Notice) -> str:
     title = notice.booking.title if notice.booking is not None else ""
     if notice.kind == "password_reset":
         return gettext("Reset your password")
+    if notice.kind == "confirm_address":
+        return gettext(
+            "Confirm your address for %(site)s", site=current_app.config["BOOKING_SITE_NAME"]
+        )
+    if notice.kind == "already_registered":
+        return gettext(
+            "You already have an account at %(site)s",
+            site=current_app.config["BOOKING_SITE_NAME"],
+        )
+    if notice.kind == "member_invitation":
+        return gettext(
+            "Invitation to join %(organisation)s", organisation=notice.values["organisation"]
+        )
     if notice.kind == "invitation":
         return gettext("Your account at %(site)s", site=current_app.config["BOOKING_SITE_NAME"])
     if notice.kind == "booking_received":

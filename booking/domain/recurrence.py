@@ -301,7 +301,8 @@ def _occurrence_starts(start: datetime, rec: Recurrence, limits: Limits) -> list
                 "count", f"{rec.count} dates would run more than {span_days} days past the start"
             )
         return starts
-    assert rec.until is not None
+    if rec.until is None:  # Recurrence's own checks make this impossible; never silently
+        raise RecurrenceError("until", "a series needs a number of dates or an end date")
     if rec.until < first:
         raise RecurrenceError(
             "until", "the end date is before the first date", "until_before_start"

@@ -13,7 +13,14 @@ from booking.models.enums import (
 )
 from booking.models.feeds import FeedChange, FeedToken
 from booking.models.mail import OutboxMessage
-from booking.models.people import JoinRequest, Membership, Organisation, User, site_manager
+from booking.models.people import (
+    JoinRequest,
+    MemberInvitation,
+    Membership,
+    Organisation,
+    User,
+    site_manager,
+)
 from booking.models.places import (
     CatalogueVersion,
     Closure,
@@ -24,6 +31,7 @@ from booking.models.places import (
     RoomFeature,
     Site,
 )
+from booking.models.sessions import LoginSession
 from booking.models.tokens import PasswordResetToken
 from booking.models.types import UTCDateTime, utcnow
 
@@ -42,6 +50,8 @@ __all__ = [
     "FeedToken",
     "JoinRequest",
     "JoinStatus",
+    "LoginSession",
+    "MemberInvitation",
     "MemberRole",
     "Membership",
     "Occupancy",

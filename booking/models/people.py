@@ -36,6 +36,9 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the address was proved by a mailed link. Registration leaves it empty until then
+    # (``services/accounts.register_user``); every other way of making an account sets it.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How a site manager hears of new requests: a mail each ("each"), one daily digest
     # ("digest", sent by ``flask send-digests``) or not at all ("none").
@@ -43,9 +46,6 @@ class User(UserMixin, db.Model):
         str_enum(RequestMails), default=RequestMails.EACH, server_default="each"
     )
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Every login session and remember-me cookie carries this number (see ``get_id``); bumping
-    # it (logout, password change or reset, deactivation) ends all of them at once.
-    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -57,11 +57,6 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at login
         return self.active
-
-    def get_id(self) -> str:
-        """What the session and the remember-me cookie hold: the id and the session generation
-        (the user loader refuses a stale generation)."""
-        return f"{self.id}:{self.session_generation}"
 
     @property
     def organisations(self) -> list[Organisation]:
@@ -148,3 +143,52 @@ class JoinRequest(db.Model):
             postgresql_where=text("status = 'pending'"),
         ),
     )
+
+
+class MemberInvitation(db.Model):
+    """An organisation's admin invites someone by e-mail; the person accepts or declines.
+
+    Nobody becomes a member without saying yes, and the invitation tells the inviter nothing
+    about the address (whether it has an account, whose it is) until it is accepted. The mail
+    carries a secret token; only its SHA-256 is stored. At most one invitation per address and
+    organisation is pending at a time (a partial unique index).
+    """
+
+    __tablename__ = "member_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))  # as normalised, the inviter typed it
+    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole), default=MemberRole.MEMBER)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[JoinStatus] = mapped_column(str_enum(JoinStatus), default=JoinStatus.PENDING)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Who answered (the account that accepted); None for a decline from the mail without login.
+    answered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+    __table_args__ = (
+        Index(
+            "uq_member_invitation_pending",
+            "organisation_id",
+            "email",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    def __repr__(self) -> str:
+        return f"<MemberInvitation {self.id} to organisation {self.organisation_id}>"

@@ -25,6 +25,7 @@ from booking.models import (
     User,
     utcnow,
 )
+from booking.services import login_sessions
 from booking.services.errors import N_, InvalidRequest, NotPermitted
 from booking.services.passwords import (
     DUMMY_HASH,
@@ -36,10 +37,13 @@ from booking.services.passwords import (
     verify_password,
 )
 from booking.services.permissions import require_user
+from booking.services.text import check_single_line
 
 RESET_TOKEN_LIFETIME = timedelta(hours=1)
 # An invited person (a new site manager) chooses a password within a week.
 INVITATION_LIFETIME = timedelta(days=7)
+# A new registration is confirmed within two days (mail can be slow; a spam folder is checked late).
+CONFIRMATION_LIFETIME = timedelta(hours=48)
 NAME_MAX = 200
 
 
@@ -92,7 +96,7 @@ def _clean_name(name: str) -> str:
         raise InvalidRequest(N_("Please enter your name."), "name")
     if len(name) > NAME_MAX:
         raise InvalidRequest(N_("The name is too long."), "name")
-    return name
+    return check_single_line(name, "name")  # it stands in mail headers
 
 
 def _check_language(language: str) -> str:
@@ -101,18 +105,69 @@ def _check_language(language: str) -> str:
     return language
 
 
-def register_user(*, email: str, name: str, password: str, language: str) -> User:
-    """Create an ordinary account. A taken address is refused (the form says so)."""
+def register_user(
+    *,
+    email: str,
+    name: str,
+    password: str,
+    language: str,
+    next_path: str = "",
+    now: datetime | None = None,
+) -> None:
+    """Start an ordinary account; the answer is the same whether the address is known or not.
+
+    A new address gets an account that waits for its confirmation and a mail with a link that
+    confirms it (``confirm_address``). A registered address gets a mail saying so, with the
+    ways in (log in, reset the password); its account is not touched. Nobody learns from the
+    page which addresses have accounts, and nobody can open an account for someone else's
+    address. Registering again before confirming replaces the waiting account's name and
+    password and mails a new link. ``next_path`` is where the confirmed person goes on to.
+    """
+    from booking.services.notifications import send_address_confirmation, send_already_registered
+
     email = normalise_email(email)
     name = _clean_name(name)
     language = _check_language(language)
     check_password_strength(password)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise InvalidRequest(
-            N_("This address is already registered. Log in or reset your password."), "email"
+    password_hash = hash_password(password)  # on both paths: the time taken tells nothing
+    user = find_user(email)
+    if user is not None and user.email_confirmed_at is not None:
+        send_already_registered(user)
+        db.session.flush()
+        return
+    if user is None:
+        user = User(email=email)
+        db.session.add(user)
+    user.name, user.language, user.password_hash = name, language, password_hash
+    db.session.flush()
+    user.email_confirmed_at = None  # after the insert: the column's default confirms
+    db.session.flush()
+    now = now or utcnow()
+    _retire_reset_links(user, now)  # only the newest confirmation link works
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordResetToken(
+            user=user,
+            token_hash=_token_hash(token),
+            created_at=now,
+            expires_at=now + CONFIRMATION_LIFETIME,
         )
-    user = User(email=email, name=name, password_hash=hash_password(password), language=language)
-    db.session.add(user)
+    )
+    send_address_confirmation(
+        user, token, int(CONFIRMATION_LIFETIME.total_seconds() // 3600), next_path
+    )
+    db.session.flush()
+
+
+def confirm_address(token: str, *, now: datetime | None = None) -> User:
+    """Open a registered account with the link from its confirmation mail (single use)."""
+    now = now or utcnow()
+    row = _valid_token(token, now)
+    user = row.user
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now
+    _retire_reset_links(user, now)
+    user.last_login_at = now
     db.session.flush()
     return user
 
@@ -138,6 +193,14 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> U
         raise NotPermitted(
             N_("This account is deactivated. Please contact the city's administration."),
             code="account_disabled",
+        )
+    if user.email_confirmed_at is None:
+        raise NotPermitted(
+            N_(
+                "Please confirm your e-mail address first: open the link in the mail we sent "
+                "you. No mail? Register again with the same address for a new link."
+            ),
+            code="address_unconfirmed",
         )
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -238,6 +301,8 @@ def reset_password(token: str, new_password: str, *, now: datetime | None = None
     check_password_strength(new_password)
     user = row.user
     user.password_hash = hash_password(new_password)
+    if user.email_confirmed_at is None:  # the link came to this address: it is proved
+        user.email_confirmed_at = now
     _retire_reset_links(user, now)  # every open link of this user dies with the first one used
     end_all_sessions(user)  # whoever knew the old password is logged out everywhere
     db.session.flush()
@@ -260,17 +325,16 @@ def change_password(user, current_password: str, new_password: str) -> None:
     user.password_hash = hash_password(new_password)
     # A reset link mailed before the change must not undo it.
     _retire_reset_links(user, utcnow())
-    # Every other session and remember-me cookie ends; the web view starts the changing
-    # session again with the new generation.
+    # Every session and remember-me cookie ends; the web view starts a new one for the device
+    # that changed it.
     end_all_sessions(user)
     db.session.flush()
 
 
 def end_all_sessions(user) -> None:
     """Log this user out everywhere: every login session and remember-me cookie issued so far
-    stops working on its next request (the user loader compares the session generation)."""
-    user = require_user(user)
-    user.session_generation = (user.session_generation or 0) + 1
+    stops working on its next request (their rows in ``login_session`` go)."""
+    login_sessions.end_all(user)
     db.session.flush()
 
 
@@ -301,6 +365,8 @@ def upsert_user(
     """Create the user, or update an existing one's name, password and roles (idempotent)."""
     email = normalise_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
+    if name:
+        check_single_line(name.strip(), "name")  # as the register form: it stands in mails
     if user is None:
         if not name or not name.strip():
             raise InvalidRequest(N_("A new user needs a name."), "name")

@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from booking.models import (
     Booking,
     JoinRequest,
     JoinStatus,
+    MemberInvitation,
+    MemberRole,
     Occurrence,
     OccurrenceStatus,
     RequestMails,
@@ -45,11 +48,12 @@ class Notice:
     """Something to tell ``recipient``: ``kind`` names the mail, ``path`` the page it links to
     (relative to the site's base URL), ``values`` what the text needs."""
 
-    # "password_reset", "booking_received", "booking_changed", "booking_moved" (to requesters);
+    # "password_reset", "confirm_address", "already_registered" (about an account);
+    # "booking_received", "booking_changed", "booking_moved" (to requesters);
     # "request_received", "request_digest", "dates_cancelled" (to site managers);
     # "join_request" (to an organisation's admins), "join_decided" (to who asked to join)
     kind: str
-    recipient: User
+    recipient: User | Addressee
     path: str
     booking: Booking | None = None
     dates: tuple[MailDate, ...] = ()
@@ -109,6 +113,55 @@ def send_password_reset(user: User, token: str, expires_in_minutes: int) -> None
             user,
             f"/password-reset/{token}",
             values={"minutes": expires_in_minutes},
+        )
+    )
+
+
+def send_address_confirmation(
+    user: User, token: str, expires_in_hours: int, next_path: str
+) -> None:
+    """A new registration's link; it confirms the address and logs the person in."""
+    path = f"/register/confirm/{token}"
+    if next_path:
+        path += "?" + urlencode({"next": next_path})
+    _post(Notice("confirm_address", user, path, values={"hours": expires_in_hours}))
+
+
+def send_already_registered(user: User) -> None:
+    """Someone registered with an address that has an account: tell its owner, nobody else."""
+    _post(Notice("already_registered", user, "/login"))
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Someone to write to who may have no account (an invitation to an organisation)."""
+
+    email: str
+    name: str = ""
+    language: str = "de"
+
+
+def send_member_invitation(
+    invitation: MemberInvitation, account: User | None, token: str, expires_in_days: int
+) -> None:
+    """The invitation to join an organisation, in the account's language if the address has
+    one (the inviter's otherwise); the link holds the only copy of the token."""
+    inviter = invitation.invited_by
+    recipient = account or Addressee(
+        invitation.email, language=inviter.language if inviter else "de"
+    )
+    _post(
+        Notice(
+            "member_invitation",
+            recipient,
+            f"/organisations/invitations/{token}",
+            values={
+                "organisation": invitation.organisation.name,
+                "inviter": inviter.name if inviter else "",
+                "admin": invitation.role is MemberRole.ADMIN,
+                "days": expires_in_days,
+                "has_account": account is not None,
+            },
         )
     )
 

@@ -3,8 +3,10 @@ answer the requests of people who ask to join."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +17,7 @@ from booking.extensions import db
 from booking.models import (
     JoinRequest,
     JoinStatus,
+    MemberInvitation,
     MemberRole,
     Membership,
     Organisation,
@@ -34,6 +37,7 @@ from booking.services.errors import (
 )
 from booking.services.permissions import authenticated, require_user
 from booking.services.queries import Paged
+from booking.services.text import check_clean_text, check_single_line
 
 NAME_MAX = 200
 DISTRICT_MAX = 100
@@ -69,6 +73,7 @@ def _validate(cmd: OrganisationCommand) -> OrganisationCommand:
         raise InvalidRequest(N_("Please enter the name of the organisation."), "name")
     if len(name) > NAME_MAX:
         raise InvalidRequest(N_("The name is too long."), "name")
+    check_single_line(name, "name")
     try:
         kind = OrganisationKind(cmd.kind)
     except ValueError:
@@ -76,9 +81,11 @@ def _validate(cmd: OrganisationCommand) -> OrganisationCommand:
     district = (cmd.district or "").strip()
     if len(district) > DISTRICT_MAX:
         raise InvalidRequest(N_("The district is too long."), "district")
+    check_single_line(district, "district")
     description = (cmd.description or "").strip()
     if len(description) > DESCRIPTION_MAX:
         raise InvalidRequest(N_("The description is too long."), "description")
+    check_clean_text(description, "description")
     website = (cmd.website or "").strip()
     if website and not website.lower().startswith(("http://", "https://")):
         raise InvalidRequest(
@@ -86,6 +93,7 @@ def _validate(cmd: OrganisationCommand) -> OrganisationCommand:
         )
     if len(website) > WEBSITE_MAX:
         raise InvalidRequest(N_("The web address is too long."), "website")
+    check_single_line(website, "website")
     return OrganisationCommand(name, kind.value, district, description, website)
 
 
@@ -143,26 +151,185 @@ def get_organisation(user, organisation_id: int) -> Organisation:
     return organisation
 
 
-def add_member(
-    user, organisation_id: int, email: str, role: MemberRole = MemberRole.MEMBER
-) -> Membership:
+# Inviting -----------------------------------------------------------------------------------
+#
+# An organisation's admins (and platform administrators) invite people by e-mail address. The
+# answer is the same for every address: nobody learns whether it has an account or whose it is,
+# and nobody becomes a member without accepting. The person opens the mailed link, logs in (or
+# registers) and accepts or declines; until then only the typed address is shown to the admins.
+
+INVITATION_LIFETIME = timedelta(days=14)
+
+
+def _invitation_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def invite_member(
+    user,
+    organisation_id: int,
+    email: str,
+    role: MemberRole = MemberRole.MEMBER,
+    *,
+    now: datetime | None = None,
+) -> MemberInvitation:
+    """Invite an address to join; a pending invitation to the same address is sent anew."""
+    user = require_user(user)
+    begin_write()
     organisation = get_organisation(user, organisation_id)
     if not can_manage_members(user, organisation):
-        raise NotPermitted(N_("Only the admins of this organisation can add members."))
+        raise NotPermitted(N_("Only the admins of this organisation can invite members."))
     try:
         address = normalise_email(email)
     except InvalidRequest:
         raise InvalidRequest(N_("Please enter a valid e-mail address."), "email") from None
-    member = db.session.scalar(select(User).where(User.email == address))
-    if member is None or not member.active:
-        raise InvalidRequest(N_("No registered user with this address."), "email")
-    existing = _membership(member, organisation)
-    if existing is not None:
-        raise InvalidRequest(N_("This person is already a member."), "email")
-    membership = Membership(user=member, organisation=organisation, role=MemberRole(role))
-    db.session.add(membership)
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    invitation = db.session.scalar(
+        select(MemberInvitation).where(
+            MemberInvitation.organisation_id == organisation.id,
+            MemberInvitation.email == address,
+            MemberInvitation.status == JoinStatus.PENDING,
+        )
+    )
+    if invitation is None:
+        invitation = MemberInvitation(organisation=organisation, email=address)
+        db.session.add(invitation)
+    invitation.role = MemberRole(role)
+    invitation.token_hash = _invitation_hash(token)  # a link mailed before stops working
+    invitation.invited_by = user
+    invitation.created_at = now
+    invitation.expires_at = now + INVITATION_LIFETIME
+    try:
+        with db.session.begin_nested():  # two admins inviting the same address at once
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(
+            N_("This address was invited a moment ago. Reload the page."), code="already_invited"
+        ) from None
+    audit.record(
+        "member_invited",
+        user,
+        organisation_id=organisation.id,
+        invitation_id=invitation.id,
+        role=invitation.role.value,
+    )
+    notifications.send_member_invitation(
+        invitation, find_user_quietly(address), token, INVITATION_LIFETIME.days
+    )
+    return invitation
+
+
+def find_user_quietly(address: str) -> User | None:
+    """The account of an address, for the mail's language and greeting only: what is found
+    never reaches the inviter."""
+    return db.session.scalar(select(User).where(User.email == address, User.active.is_(True)))
+
+
+def pending_invitations(user, organisation: Organisation) -> list[MemberInvitation]:
+    """The organisation's open invitations, newest first: for its admins only."""
+    if not can_manage_members(user, organisation):
+        return []
+    return list(
+        db.session.scalars(
+            select(MemberInvitation)
+            .where(
+                MemberInvitation.organisation_id == organisation.id,
+                MemberInvitation.status == JoinStatus.PENDING,
+            )
+            .order_by(MemberInvitation.created_at.desc(), MemberInvitation.id.desc())
+        )
+    )
+
+
+def withdraw_invitation(user, organisation_id: int, invitation_id: int) -> MemberInvitation:
+    user = require_user(user)
+    begin_write()
+    organisation = get_organisation(user, organisation_id)
+    if not can_manage_members(user, organisation):
+        raise NotPermitted(N_("Only the admins of this organisation can withdraw invitations."))
+    invitation = db.session.get(MemberInvitation, invitation_id)
+    if invitation is None or invitation.organisation_id != organisation.id:
+        raise NotFound(N_("There is no such invitation."))
+    if invitation.status is not JoinStatus.PENDING:
+        raise InvalidTransition(
+            N_("This invitation has been answered or withdrawn already."), code="already_decided"
+        )
+    invitation.status = JoinStatus.WITHDRAWN
+    invitation.answered_at = utcnow()
+    audit.record(
+        "invitation_withdrawn", user, organisation_id=organisation.id, invitation_id=invitation.id
+    )
     db.session.flush()
-    return membership
+    return invitation
+
+
+def invitation_by_token(token: str, *, now: datetime | None = None) -> MemberInvitation:
+    """The pending invitation a mailed link names; NotFound if it was never sent, was answered,
+    withdrawn or replaced, or has expired (one message: the link does not work any more)."""
+    now = now or utcnow()
+    invitation = db.session.scalar(
+        select(MemberInvitation).where(MemberInvitation.token_hash == _invitation_hash(token))
+    )
+    if (
+        invitation is None
+        or invitation.status is not JoinStatus.PENDING
+        or invitation.expires_at <= now
+    ):
+        raise NotFound(
+            N_(
+                "This invitation link does not work any more: it was answered, withdrawn or "
+                "replaced by a newer one, or it is older than two weeks. Ask the organisation "
+                "to invite you again."
+            ),
+            code="invitation_invalid",
+        )
+    return invitation
+
+
+def accept_invitation(user, token: str, *, now: datetime | None = None) -> MemberInvitation:
+    """The person who holds the link joins with the account they are logged in with (the
+    link came to their mailbox; they may use another address for their account)."""
+    user = require_user(user)
+    begin_write()
+    now = now or utcnow()
+    invitation = invitation_by_token(token, now=now)
+    organisation = invitation.organisation
+    membership = _membership(user, organisation)
+    if membership is None:
+        organisation.memberships.append(Membership(user=user, role=invitation.role))
+    elif invitation.role is MemberRole.ADMIN:
+        membership.role = MemberRole.ADMIN
+    invitation.status = JoinStatus.ACCEPTED
+    invitation.answered_by = user
+    invitation.answered_at = now
+    audit.record(
+        "invitation_accepted",
+        user,
+        organisation_id=organisation.id,
+        user_id=user.id,
+        invitation_id=invitation.id,
+    )
+    db.session.flush()
+    return invitation
+
+
+def decline_invitation(user, token: str, *, now: datetime | None = None) -> MemberInvitation:
+    """Say no from the mailed link; no login needed (the link proves the mailbox)."""
+    begin_write()
+    now = now or utcnow()
+    invitation = invitation_by_token(token, now=now)
+    invitation.status = JoinStatus.DECLINED
+    invitation.answered_by = user if getattr(user, "is_authenticated", False) else None
+    invitation.answered_at = now
+    audit.record(
+        "invitation_declined",
+        invitation.answered_by,
+        organisation_id=invitation.organisation_id,
+        invitation_id=invitation.id,
+    )
+    db.session.flush()
+    return invitation
 
 
 def remove_member(user, organisation_id: int, member_id: int) -> None:

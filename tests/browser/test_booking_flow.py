@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from booking.models import ApprovalPolicy
+from tests.mails import confirmation_link
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Screenshots anyone can look at after a run (ignored by git).
@@ -65,7 +66,7 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size(size)
 
 
-def test_register_search_preview_book_and_see_it_pending(page, scene, axe):
+def test_register_search_preview_book_and_see_it_pending(page, scene, axe, db):
     first = scene["first"]
     page.goto("/register?lang=en")
     page.fill("#email", "rita@example.org")
@@ -74,6 +75,13 @@ def test_register_search_preview_book_and_see_it_pending(page, scene, axe):
     page.fill("#confirm", "a long enough password")
     page.select_option("#language", "en")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    check_axe(page, axe, "registration sent")
+    shoot(page, "registration-sent")
+    page.goto(confirmation_link(db, "rita@example.org"))
+    expect(page.get_by_role("heading", name="Confirm your address")).to_be_visible()
+    check_axe(page, axe, "confirm address")
+    page.get_by_role("button", name="Confirm and log in").click()
     expect(page.get_by_role("heading", name="Find a free room")).to_be_visible()
     check_axe(page, axe, "home")
     shoot(page, "home")
@@ -142,7 +150,7 @@ def tab_to(page, selector: str, limit: int = 200) -> None:
     raise AssertionError(f"Tab never reached {selector}")
 
 
-def test_the_same_flow_with_the_keyboard_alone(page, scene):
+def test_the_same_flow_with_the_keyboard_alone(page, scene, db):
     first = scene["first"]
     page.goto("/register?lang=en")
     tab_to(page, "#email")
@@ -154,6 +162,10 @@ def test_the_same_flow_with_the_keyboard_alone(page, scene):
     tab_to(page, "#confirm")
     page.keyboard.type("another long password")
     tab_to(page, "button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    page.goto(confirmation_link(db, "kim@example.org"))
+    tab_to(page, "main button[type=submit]")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Find a free room")).to_be_visible()
 

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from booking import domain
 from booking.models import ApprovalPolicy
 from tests.conftest import PASSWORD
+from tests.mails import confirmation_link
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "keep-input"
@@ -49,7 +50,7 @@ def log_in(page, email: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_register_from_the_booking_page_and_arrive_back_on_the_filled_form(page, room, axe):
+def test_register_from_the_booking_page_and_arrive_back_on_the_filled_form(page, room, axe, db):
     page.goto(f"/rooms/{room.id}/book?date={FIRST.isoformat()}&start=18:00&end=20:00&people=14")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     check_axe(page, axe, "login page with the language switch")
@@ -68,6 +69,9 @@ def test_register_from_the_booking_page_and_arrive_back_on_the_filled_form(page,
     page.fill("#password", "a long enough password")
     page.fill("#confirm", "a long enough password")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    page.goto(confirmation_link(db, "rita@example.org"))
+    page.get_by_role("button", name="Confirm and log in").click()
 
     expect(page.get_by_role("heading", name="Book Probenraum")).to_be_visible()
     assert page.input_value("#date") == FIRST.isoformat()

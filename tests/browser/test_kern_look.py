@@ -194,7 +194,7 @@ def test_a_message_is_a_kern_alert(page, db, make_user):
     log_in(page, "flash@example.org")
     page.get_by_role("button", name="Log out", exact=True).click()
     alert = page.locator(".flashes .kern-alert--success")
-    expect(alert).to_contain_text("You are logged out on all devices.")
+    expect(alert).to_contain_text("You are logged out.")
     assert computed(page, ".flashes .kern-alert--success", "background-color") == token_colour(
         page, "--kern-color-feedback-success-background"
     )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from booking.models import OutboxMessage, PasswordResetToken, User
 from booking.services.passwords import verify_password
 from tests.conftest import PASSWORD
+from tests.mails import confirmation_link, last_mail_to
 
 NEW_PASSWORD = "a new long secret"
 
@@ -36,24 +37,73 @@ def login(client, email, password=PASSWORD, **extra):
     return client.post("/login", data={"email": email, "password": password, **extra})
 
 
-def test_register_creates_an_argon2id_account_and_logs_in(client, db):
+def test_register_mails_a_link_that_opens_the_argon2id_account(client, db):
     response = register(client, email="  Nora.Neu@Example.ORG ")
-    assert response.status_code == 302
+    assert response.status_code == 303 and response.location.endswith("/register/sent")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Nora.Neu@Example.ORG" in page and "E-Mail" in page
     user = db.session.scalar(select(User).where(User.email == "nora.neu@example.org"))
-    assert user is not None and user.name == "Nora Neu"
+    assert user is not None and user.name == "Nora Neu" and user.email_confirmed_at is None
     assert user.password_hash.startswith("$argon2id$")
     assert verify_password(user.password_hash, "lange-geheim-1")
+    # Not usable before the address is confirmed; the password's owner is told why.
+    assert client.get("/profile").status_code == 302
+    refused = login(client, "nora.neu@example.org", "lange-geheim-1")
+    assert refused.status_code == 422 and "bestätigen" in refused.get_data(as_text=True)
+
+    link = confirmation_link(db, "nora.neu@example.org")
+    assert client.get(link).status_code == 200  # a page with a button: mail scanners use GET
+    assert client.get("/profile").status_code == 302
+    confirmed = client.post(link)
+    assert confirmed.status_code == 303
     profile = client.get("/profile")
     assert profile.status_code == 200
     assert "nora.neu@example.org" in profile.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.email_confirmed_at is not None
+    # The link works once.
+    assert new_client_of(client).get(link).status_code == 410
+
+
+def new_client_of(client):
+    return client.application.test_client()
+
+
+def test_register_answers_the_same_for_a_registered_address(client, db, make_user):
+    """Nobody learns from the page whether an address has an account; its owner gets a mail."""
+    owner = make_user(email="taken@example.org", name="Tina Taken")
+    before = owner.password_hash
+    taken = register(client, email="taken@example.org", name="Mallory")
+    fresh = register(new_client_of(client), email="free@example.org", name="Mallory")
+    assert taken.status_code == fresh.status_code == 303
+    assert taken.location == fresh.location
+    sent_taken = client.get(taken.location).get_data(as_text=True)
+    assert "Diese Adresse ist schon registriert" not in sent_taken
+    mail = last_mail_to(db, "taken@example.org")
+    assert "schon ein Konto" in mail.subject and "/login" in mail.body_text
+    assert "register/confirm" not in mail.body_text
+    db.session.refresh(owner)
+    assert owner.name == "Tina Taken" and owner.password_hash == before
+    assert login(new_client_of(client), "taken@example.org").status_code == 302
+
+
+def test_registering_again_before_confirming_replaces_the_link(client, db):
+    register(client, email="neu@example.org", name="First Try")
+    first = confirmation_link(db, "neu@example.org")
+    register(client, email="neu@example.org", name="Second Try")
+    second = confirmation_link(db, "neu@example.org")
+    assert first != second
+    assert client.get(first).status_code == 410
+    assert client.post(second).status_code == 303
+    assert db.session.scalar(select(User.name).where(User.email == "neu@example.org")) == (
+        "Second Try"
+    )
 
 
 def test_register_shows_errors_next_to_fields_and_keeps_input(client, db, make_user):
-    make_user(email="taken@example.org")
-    response = register(client, email="taken@example.org", name="Tim Tester")
+    response = register(client, email="not an address", name="Tim Tester")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Diese Adresse ist schon registriert" in page
     assert 'value="Tim Tester"' in page  # nothing typed is lost
 
     response = register(client, password="kurz", confirm="kurz")
@@ -104,11 +154,14 @@ def test_remember_me_sets_a_lasting_cookie(new_client, client, make_user):
     make_user(email="anna@example.org")
     response = login(client, "anna@example.org", remember="y")
     cookies = response.headers.getlist("Set-Cookie")
-    assert any(c.startswith("remember_token=") and "Expires=" in c for c in cookies)
+    remember = [c for c in cookies if c.startswith("raumboerse_login=")]
+    assert len(remember) == 1 and "Expires=" in remember[0] and "HttpOnly" in remember[0]
 
     other = new_client()
     response = login(other, "anna@example.org")
-    assert not any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
+    assert not any(
+        c.startswith("raumboerse_login=") for c in response.headers.getlist("Set-Cookie")
+    )
 
 
 def test_remember_cookie_logs_in_again_after_the_session_is_gone(client, make_user):

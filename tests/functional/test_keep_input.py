@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from booking import create_app
 from booking.models import Booking, User
+from tests.mails import confirmation_link
 
 PASSWORD = "correct horse battery"
 FIRST = date.today() + timedelta(days=30)
@@ -130,7 +131,12 @@ def test_registering_leads_to_the_booking_form_with_the_search_values(csrf_app, 
             "language": "en",
         },
     )
-    assert response.status_code == 302
+    # The confirmation mail's link carries the target; confirming leads there.
+    assert response.status_code == 303
+    link = confirmation_link(db, "nora@example.org")
+    confirm_page = text(client.get(link))
+    response = client.post(link, data={"csrf_token": token(confirm_page)})
+    assert response.status_code == 303
     assert response.headers["Location"] == target
     form = text(client.get(target))
     assert f'value="{FIRST.isoformat()}"' in form
@@ -192,7 +198,12 @@ def test_login_and_register_refuse_to_lead_to_another_site(client, db, make_user
             "language": "de",
         },
     )
-    assert response.status_code == 302
+    # The confirmation link leads home, not to the other site.
+    assert response.status_code == 303
+    link = confirmation_link(db, "neu@example.org")
+    assert "evil" not in link
+    response = client.post(link)
+    assert response.status_code == 303
     assert response.headers["Location"] == "/"
 
 
@@ -360,8 +371,12 @@ def test_a_form_sent_logged_out_comes_back_after_registering(csrf_app, db, make_
             "language": "en",
         },
     )
-    assert registered.headers["Location"] == f"/rooms/{room.id}/book"
-    assert_filled(text(client.get(registered.headers["Location"])))
+    assert registered.headers["Location"] == "/register/sent"
+    # The confirmation link, opened in the same browser, leads back to the filled-in form.
+    link = confirmation_link(db, "ida@example.org")
+    confirmed = client.post(link, data={"csrf_token": token(text(client.get(link)))})
+    assert confirmed.headers["Location"] == f"/rooms/{room.id}/book"
+    assert_filled(text(client.get(confirmed.headers["Location"])))
 
 
 def test_a_very_long_text_is_left_out_rather_than_losing_everything(

@@ -72,7 +72,7 @@ def test_register_tells_an_overlong_password_it_is_too_long(client, db):
 
 def test_register_accepts_a_good_passphrase_hashed_with_the_same_argon2id(client, db):
     response = register(client, GOOD)
-    assert response.status_code == 302
+    assert response.status_code == 303
     user = db.session.scalar(select(User).where(User.email == "neu@example.org"))
     assert verify_password(user.password_hash, GOOD)
     assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")

@@ -242,6 +242,11 @@ CASES = [
     Case("POST", path("/login"), logged_in(422, 302), data=lambda w, r: {"email": "x"}),
     Case("GET", path("/register"), logged_in(200, 302)),
     Case("POST", path("/register"), logged_in(422, 302), data=lambda w, r: {}),
+    # Without a registration in this session there is nothing to tell: back to the form.
+    Case("GET", path("/register/sent"), same(302)),
+    # A link that was never mailed.
+    Case("GET", path("/register/confirm/not-a-token"), same(410)),
+    Case("POST", path("/register/confirm/not-a-token"), same(410)),
     Case("POST", path("/logout"), same(302)),
     Case("GET", path("/password-reset"), same(200)),
     Case("POST", path("/password-reset"), same(422), data=lambda w, r: {"email": ""}),
@@ -262,9 +267,17 @@ CASES = [
     Case(
         "POST",
         path("/organisations/{org}/members"),
-        member_of_site_x(302, 403, 404, 404, 422),
+        member_of_site_x(302, 403, 404, 404, 302),
         data=lambda w, r: {"email": "nobody@example.org"},
     ),
+    # Invitations (#13): withdrawn by the organisation's admins; answered through the link.
+    Case(
+        "POST",
+        path("/organisations/{org}/invitations/424242/withdraw"),
+        member_of_site_x(302, 403, 404, 404, 404),
+    ),
+    Case("GET", path("/organisations/invitations/not-a-token"), same(410)),
+    Case("POST", path("/organisations/invitations/not-a-token"), same(410)),
     Case(
         "POST",
         path("/organisations/{org}/members/{member}/remove"),
@@ -654,6 +667,18 @@ CASES = [
     Case("POST", path("/language"), same(303), data=lambda w, r: {"lang": "en", "next": "/"}),
     # Revocable sessions (#13).
     Case("POST", path("/profile/logout-everywhere"), logged_in(302, 303)),
+    # Privacy (#13): one's own data only; a wrong password deletes nothing.
+    Case("GET", path("/privacy"), same(200)),
+    Case("GET", path("/profile/export"), logged_in(302, 200)),
+    Case("GET", path("/profile/delete"), logged_in(302, 200)),
+    Case(
+        "POST",
+        path("/profile/delete"),
+        logged_in(302, 422),
+        data=lambda w, r: {"password": "not the password"},
+    ),
+    # Someone else's (or no) login: nothing to end.
+    Case("POST", path("/profile/sessions/424242/end"), logged_in(302, 404)),
     # The JSON API.
     Case("GET", path("/api/v1/openapi.json"), same(200), api=True),
     Case("GET", path("/api/v1/sites"), same(200), api=True),

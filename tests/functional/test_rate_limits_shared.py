@@ -217,7 +217,7 @@ def test_register_is_limited_per_address(workers, db):
             },
             environ_base={"REMOTE_ADDR": "10.3.0.1", "HTTP_ACCEPT_LANGUAGE": "en"},
         )
-        assert response.status_code == 302, response.get_data(as_text=True)
+        assert response.status_code == 303, response.get_data(as_text=True)
     blocked = first.test_client().post(
         "/register",
         data={

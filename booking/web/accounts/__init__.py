@@ -14,6 +14,8 @@ def init_login(app: Flask) -> None:
 
     manager = app.login_manager
     manager.user_loader(_load_user)
+    manager.request_loader(_load_user_from_remember_cookie)
+    app.after_request(_update_remember_cookie)
     manager.login_view = "accounts.login"
     manager.login_message = lazy_gettext("Please log in to see this page.")
     manager.login_message_category = "info"
@@ -26,20 +28,69 @@ def init_login(app: Flask) -> None:
     keep_input.init_app(app)
 
 
-def _load_user(user_id: str):
-    """The session's (or remember-me cookie's) user: ``"<id>:<generation>[:<nonce>]"``. A
-    stale generation (logged out everywhere, password changed or reset, deactivated) or the
-    old plain-id form answers None, and the request is anonymous."""
-    from booking.extensions import db
-    from booking.models import User
+def _load_user(session_key: str):
+    """The session's user, if its login has not ended (see ``services/login_sessions``)."""
+    from booking.services import login_sessions
 
-    parts = user_id.split(":")
-    if len(parts) not in (2, 3) or not (parts[0].isdigit() and parts[1].isdigit()):
+    return login_sessions.resolve(session_key)
+
+
+REMEMBER_COOKIE = "raumboerse_login"
+
+
+def _load_user_from_remember_cookie(request):
+    """ "Stay logged in": no live session, but a remember-me cookie. A good token starts a new
+    session and is replaced; the new cookie is set by ``_update_remember_cookie`` once the
+    request's work is committed."""
+    from flask import g, session
+
+    from booking.services import login_sessions
+
+    token = request.cookies.get(REMEMBER_COOKIE)
+    if not token:
         return None
-    user = db.session.get(User, int(parts[0]))
-    if user is None or not user.active or user.session_generation != int(parts[1]):
+    resumed = login_sessions.resume(token)
+    if resumed is None:
+        g.remember_cookie = None  # unknown, expired or ended: delete it
         return None
-    return user
+    if resumed.started is not None:
+        session["_user_id"] = resumed.started.session_key
+        session["_fresh"] = False
+        g.remember_cookie = resumed.started.remember_token
+    return resumed.user
 
 
-from booking.web.accounts import api_tokens, views  # noqa: E402, F401  (routes)
+def set_remember_cookie(token: str | None) -> None:
+    """Have this response set (or, with None, delete) the remember-me cookie."""
+    from flask import g
+
+    g.remember_cookie = token
+
+
+def _update_remember_cookie(response):
+    from flask import current_app, g
+
+    if "remember_cookie" not in g or response.status_code >= 400:
+        # A 4xx/5xx answer rolls the request's work back: the stored token did not change.
+        return response
+    config = current_app.config
+    if g.remember_cookie is None:
+        response.delete_cookie(REMEMBER_COOKIE, path="/")
+    else:
+        response.set_cookie(
+            REMEMBER_COOKIE,
+            g.remember_cookie,
+            max_age=int(config["REMEMBER_COOKIE_DURATION"].total_seconds()),
+            secure=config["REMEMBER_COOKIE_SECURE"],
+            httponly=True,
+            samesite=config["REMEMBER_COOKIE_SAMESITE"],
+            path="/",
+        )
+    return response
+
+
+from booking.web.accounts import (  # noqa: E402, F401  (routes)
+    api_tokens,
+    privacy,
+    views,
+)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
 from urllib.parse import urlsplit
 
@@ -22,10 +21,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from booking.errors import error_text
 from booking.extensions import limiter
-from booking.services import accounts, permissions, request_mails
+from booking.services import accounts, login_sessions, permissions, request_mails
 from booking.services.errors import InvalidRequest, NotPermitted
 from booking.web import keep_input
-from booking.web.accounts import bp
+from booking.web.accounts import REMEMBER_COOKIE, bp, set_remember_cookie
 from booking.web.accounts.forms import (
     ChangePasswordForm,
     LoginForm,
@@ -119,10 +118,20 @@ def _start_session(user, remember: bool) -> None:
     session.clear()  # also drops "lang": the account's language setting decides from now on
     if kept is not None:
         session[keep_input.SESSION_KEY] = kept
-    login_user(user, remember=remember)
-    # The session and the remember-me cookie carry "<id>:<generation>" (User.get_id) and a
-    # random part, so no two logins get the same remember-me cookie.
-    session["_user_id"] = f"{user.get_id()}:{secrets.token_urlsafe(12)}"
+    started = login_sessions.start(
+        user,
+        remember_for=current_app.config["REMEMBER_COOKIE_DURATION"] if remember else None,
+        user_agent=request.user_agent.string,
+    )
+    replaced = request.cookies.get(REMEMBER_COOKIE)
+    if replaced:  # this browser's earlier "stay logged in" login gives way to the new one
+        login_sessions.end_remembered(replaced)
+    login_user(user)
+    # The session carries the server-side login's key (see services/login_sessions.py), and
+    # "stay logged in" its own remember-me token, so logging out can end both on the server.
+    session["_user_id"] = started.session_key
+    if started.remember_token or replaced:
+        set_remember_cookie(started.remember_token)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -143,20 +152,52 @@ def register():
         form.language.data = str(_current_language())
     if keep_input.submitted() and form.validate_on_submit():
         try:
-            user = accounts.register_user(
+            accounts.register_user(
                 email=form.email.data,
                 name=form.name.data,
                 password=form.password.data,
                 language=form.language.data,
+                next_path=next_url or "",
             )
         except InvalidRequest as exc:
             field_error(form, exc)
         else:
-            _start_session(user, remember=False)
-            flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
-            return redirect(next_url or url_for("web.home"))
+            # The same answer for a new and a registered address (the mail differs).
+            session["registered_address"] = form.email.data.strip()
+            return redirect(url_for("accounts.register_sent"), code=303)
     status = 200 if not form.errors else 422
     return render_template("accounts/register.html", form=form, next_url=next_url), status
+
+
+@bp.get("/register/sent")
+def register_sent():
+    address = session.get("registered_address")
+    if address is None:
+        return redirect(url_for("accounts.register"))
+    return render_template("accounts/register_sent.html", address=address)
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_address(token: str):
+    """The link from the confirmation mail. Opening it shows a button; the POST confirms, so a
+    mail scanner that fetches links does not use up the single-use link."""
+    try:
+        accounts.check_reset_token(token)
+    except InvalidRequest:
+        message = _(
+            "This link is no longer valid: it was used already or is older than two days. "
+            "Register again with the same address for a new link, or log in if you confirmed."
+        )
+        return render_template("accounts/confirm_invalid.html", message=message), 410
+    next_url = _safe_next(request.args.get("next"))
+    form = EmptyForm()
+    if form.validate_on_submit():
+        user = accounts.confirm_address(token)
+        _start_session(user, remember=False)
+        session.pop("registered_address", None)
+        flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
+        return redirect(next_url or url_for("web.home"), code=303)
+    return render_template("accounts/confirm_address.html", form=form)
 
 
 def _current_language() -> str:
@@ -214,17 +255,17 @@ def logout():
     form = EmptyForm()
     if not form.validate_on_submit():
         return redirect(url_for("web.home"))
-    _end_sessions()
-    flash(_("You are logged out on all devices."), "success")
+    login_sessions.end(session.get("_user_id"))
+    _forget_login()
+    flash(_("You are logged out."), "success")
     return redirect(url_for("web.home"))
 
 
-def _end_sessions() -> None:
-    """Logging out ends every session of this user (on every device), and this one's cookie."""
-    if current_user.is_authenticated:
-        accounts.end_all_sessions(current_user)
+def _forget_login() -> None:
+    """This browser's cookies no longer name a login (the server side has ended it)."""
     session.clear()
-    logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie
+    logout_user()
+    set_remember_cookie(None)
 
 
 @bp.post("/profile/logout-everywhere")
@@ -234,9 +275,26 @@ def logout_everywhere():
     if not form.validate_on_submit():
         flash(_("The form has expired. Please try again."), "error")
         return redirect(url_for("accounts.profile"), code=303)
-    _end_sessions()
+    accounts.end_all_sessions(current_user)
+    _forget_login()
     flash(_("You are logged out on all devices."), "success")
     return redirect(url_for("accounts.login"), code=303)
+
+
+@bp.post("/profile/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    """Log out one other device from the profile's list."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+        return redirect(url_for("accounts.profile", _anchor="devices"), code=303)
+    if session_id == login_sessions.session_id(session.get("_user_id")):
+        return redirect(url_for("accounts.profile", _anchor="devices"), code=303)
+    if not login_sessions.end_one(current_user, session_id):
+        abort(404)
+    flash(_("That device is logged out."), "success")
+    return redirect(url_for("accounts.profile", _anchor="devices"), code=303)
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
@@ -346,7 +404,22 @@ def profile():
         profile_form=profile_form,
         password_form=password_form,
         mails_form=mails_form if is_manager else None,
+        devices=login_sessions.of_user(current_user),
+        this_device=login_sessions.session_id(session.get("_user_id")),
+        device_name=device_name,
     ), (422 if failed else 200)
+
+
+def device_name(user_agent: str) -> str:
+    """ "Firefox on Windows" from a User-Agent header, so people can tell their devices apart."""
+    from ua_parser import parse
+
+    parsed = parse(user_agent or "")
+    browser = parsed.user_agent.family if parsed.user_agent else None
+    system = parsed.os.family if parsed.os else None
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or _("Unknown device")
 
 
 @bp.get("/about")

@@ -1,5 +1,5 @@
-"""Organisations: create one, see mine, find one and ask to join, add and remove members,
-answer requests to join."""
+"""Organisations: create one, see mine, find one and ask to join, invite and remove members,
+answer requests to join and invitations."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from booking.errors import error_text
+from booking.input_guard import page_number
 from booking.models import MemberRole
 from booking.services import organisations as service
-from booking.services.errors import N_, Conflict, InvalidRequest, InvalidTransition, NotPermitted
+from booking.services.errors import (
+    N_,
+    Conflict,
+    InvalidRequest,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+)
 from booking.web.forms import EmptyForm, field_error
 from booking.web.organisations import bp
 from booking.web.organisations.forms import (
@@ -24,7 +32,7 @@ from booking.web.organisations.forms import (
 
 def _page() -> int:
     """The page of a list; a page number that is no number or too small is the first page."""
-    return max(1, request.args.get("page", 1, type=int))
+    return page_number()
 
 
 @bp.get("")
@@ -91,6 +99,7 @@ def _render_show(organisation, add_form, status=200, decide_form=None):
         admin_role=MemberRole.ADMIN,
         join_requests=join_requests,
         decide_forms=decide_forms,
+        invitations=service.pending_invitations(current_user, organisation),
     ), status
 
 
@@ -104,18 +113,77 @@ def show(organisation_id: int):
 @bp.post("/<int:organisation_id>/members")
 @login_required
 def add_member(organisation_id: int):
+    """Invite someone by address: the same answer for every address (see the service)."""
     form = AddMemberForm()
     if form.validate_on_submit():
         role = MemberRole.ADMIN if form.admin.data else MemberRole.MEMBER
         try:
-            membership = service.add_member(current_user, organisation_id, form.email.data, role)
-        except InvalidRequest as exc:
+            invitation = service.invite_member(current_user, organisation_id, form.email.data, role)
+        except (InvalidRequest, Conflict) as exc:
             field_error(form, exc)
         else:
-            flash(_("%(name)s is now a member.", name=membership.user.name), "success")
+            flash(
+                _(
+                    "The invitation is on its way to %(address)s. The person becomes a member "
+                    "when they accept it.",
+                    address=invitation.email,
+                ),
+                "success",
+            )
             return redirect(url_for("organisations.show", organisation_id=organisation_id))
     organisation = service.get_organisation(current_user, organisation_id)
     return _render_show(organisation, form, 422)
+
+
+@bp.post("/<int:organisation_id>/invitations/<int:invitation_id>/withdraw")
+@login_required
+def withdraw_invitation(organisation_id: int, invitation_id: int):
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+    else:
+        try:
+            invitation = service.withdraw_invitation(current_user, organisation_id, invitation_id)
+        except InvalidTransition as exc:
+            flash(error_text(exc), "error")
+        else:
+            flash(
+                _("The invitation to %(address)s is withdrawn.", address=invitation.email),
+                "success",
+            )
+    return redirect(url_for("organisations.show", organisation_id=organisation_id), code=303)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    """The mailed link: see who invites you to what; accept (logged in) or decline."""
+    try:
+        invitation = service.invitation_by_token(token)
+    except NotFound as exc:
+        return render_template(
+            "organisations/invitation_invalid.html", message=error_text(exc)
+        ), 410
+    form = EmptyForm()
+    if request.method == "POST" and form.validate_on_submit():
+        if request.form.get("answer") == "decline":
+            service.decline_invitation(current_user, token)
+            flash(
+                _(
+                    "You declined the invitation to %(organisation)s.",
+                    organisation=invitation.organisation.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("web.home"), code=303)
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=request.path), code=303)
+        accepted = service.accept_invitation(current_user, token)
+        flash(_("Welcome to %(organisation)s!", organisation=accepted.organisation.name), "success")
+        return redirect(
+            url_for("organisations.show", organisation_id=accepted.organisation_id), code=303
+        )
+    return render_template(
+        "organisations/invitation.html", invitation=invitation, form=form, next_path=request.path
+    )
 
 
 @bp.post("/<int:organisation_id>/members/<int:user_id>/remove")
