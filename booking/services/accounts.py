@@ -144,15 +144,7 @@ def register_user(
     db.session.flush()
     now = now or utcnow()
     _retire_reset_links(user, now)  # only the newest confirmation link works
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        PasswordResetToken(
-            user=user,
-            token_hash=_token_hash(token),
-            created_at=now,
-            expires_at=now + CONFIRMATION_LIFETIME,
-        )
-    )
+    token = _issue_link(user, now, CONFIRMATION_LIFETIME)
     send_address_confirmation(
         user, token, int(CONFIRMATION_LIFETIME.total_seconds() // 3600), next_path
     )
@@ -213,6 +205,18 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _issue_link(user: User, now: datetime, lifetime: timedelta) -> str:
+    """A single-use token for a mailed link that proves the mailbox (reset, invitation,
+    confirmation); only its hash is stored. Returns the token for the link."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordResetToken(
+            user=user, token_hash=_token_hash(token), created_at=now, expires_at=now + lifetime
+        )
+    )
+    return token
+
+
 def request_password_reset(email: str, *, now: datetime | None = None) -> None:
     """Mail a single-use reset link if an active account has this address; otherwise do nothing.
 
@@ -228,15 +232,7 @@ def request_password_reset(email: str, *, now: datetime | None = None) -> None:
     if user is None or not user.active:
         return
     now = now or utcnow()
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        PasswordResetToken(
-            user=user,
-            token_hash=_token_hash(token),
-            created_at=now,
-            expires_at=now + RESET_TOKEN_LIFETIME,
-        )
-    )
+    token = _issue_link(user, now, RESET_TOKEN_LIFETIME)
     send_password_reset(user, token, int(RESET_TOKEN_LIFETIME.total_seconds() // 60))
     db.session.flush()
 
@@ -264,15 +260,7 @@ def invite_user(
     db.session.add(user)
     db.session.flush()
     now = now or utcnow()
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        PasswordResetToken(
-            user=user,
-            token_hash=_token_hash(token),
-            created_at=now,
-            expires_at=now + INVITATION_LIFETIME,
-        )
-    )
+    token = _issue_link(user, now, INVITATION_LIFETIME)
     send_invitation(user, token, invited_for, INVITATION_LIFETIME.days)
     db.session.flush()
     return user

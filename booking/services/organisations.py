@@ -165,6 +165,24 @@ def _invitation_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _pending_for_admin(
+    user, organisation_id: int, model, item_id: int, *, refused, missing, answered
+):
+    """An open request to join or invitation of an organisation, for one of its admins to act
+    on: the acting user, the organisation and the row, or the error that says why not."""
+    user = require_user(user)
+    begin_write()
+    organisation = get_organisation(user, organisation_id)
+    if not can_manage_members(user, organisation):
+        raise NotPermitted(refused)
+    item = db.session.get(model, item_id)
+    if item is None or item.organisation_id != organisation.id:
+        raise NotFound(missing)
+    if item.status is not JoinStatus.PENDING:
+        raise InvalidTransition(answered, code="already_decided")
+    return user, organisation, item
+
+
 def invite_member(
     user,
     organisation_id: int,
@@ -243,18 +261,15 @@ def pending_invitations(user, organisation: Organisation) -> list[MemberInvitati
 
 
 def withdraw_invitation(user, organisation_id: int, invitation_id: int) -> MemberInvitation:
-    user = require_user(user)
-    begin_write()
-    organisation = get_organisation(user, organisation_id)
-    if not can_manage_members(user, organisation):
-        raise NotPermitted(N_("Only the admins of this organisation can withdraw invitations."))
-    invitation = db.session.get(MemberInvitation, invitation_id)
-    if invitation is None or invitation.organisation_id != organisation.id:
-        raise NotFound(N_("There is no such invitation."))
-    if invitation.status is not JoinStatus.PENDING:
-        raise InvalidTransition(
-            N_("This invitation has been answered or withdrawn already."), code="already_decided"
-        )
+    user, organisation, invitation = _pending_for_admin(
+        user,
+        organisation_id,
+        MemberInvitation,
+        invitation_id,
+        refused=N_("Only the admins of this organisation can withdraw invitations."),
+        missing=N_("There is no such invitation."),
+        answered=N_("This invitation has been answered or withdrawn already."),
+    )
     invitation.status = JoinStatus.WITHDRAWN
     invitation.answered_at = utcnow()
     audit.record(
@@ -568,18 +583,15 @@ def decide_join_request(
 ) -> JoinRequest:
     """An admin of the organisation (or a platform administrator) accepts a request, which
     makes the person a member, or declines it, optionally saying why; the person is told."""
-    user = require_user(user)
-    begin_write()
-    organisation = get_organisation(user, organisation_id)
-    if not can_manage_members(user, organisation):
-        raise NotPermitted(N_("Only the admins of this organisation can answer requests to join."))
-    request = db.session.get(JoinRequest, request_id)
-    if request is None or request.organisation_id != organisation.id:
-        raise NotFound(N_("There is no such request to join."))
-    if request.status is not JoinStatus.PENDING:
-        raise InvalidTransition(
-            N_("This request has been answered or withdrawn already."), code="already_decided"
-        )
+    user, organisation, request = _pending_for_admin(
+        user,
+        organisation_id,
+        JoinRequest,
+        request_id,
+        refused=N_("Only the admins of this organisation can answer requests to join."),
+        missing=N_("There is no such request to join."),
+        answered=N_("This request has been answered or withdrawn already."),
+    )
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX:
         raise InvalidRequest(
