@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime, timezone
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sqlalchemy_exc
@@ -89,6 +89,18 @@ def service_error_problem(exc: ServiceError) -> Response:
     return problem(exc.status, exc.code, text, detail, kind=type(exc).code, **extra)
 
 
+def _error_page(status: int, message: str | None):
+    """The error page, or the outage page when drawing it needs the database and the database
+    is gone (the menu loads a logged-in visitor: a query that would otherwise turn a 404 into a
+    bare 500)."""
+    try:
+        return render_template("error.html", status=status, message=message), status
+    except sqlalchemy_exc.SQLAlchemyError as exc:
+        if not database_unavailable(exc):
+            raise
+        return unavailable_response(exc)
+
+
 def register_error_handlers(app: Flask) -> None:
     register_outage_handlers(app)
 
@@ -97,7 +109,7 @@ def register_error_handlers(app: Flask) -> None:
         discard()  # nothing half-written survives a refused request
         if wants_json():
             return service_error_problem(exc)
-        return render_template("error.html", status=exc.status, message=error_text(exc)), exc.status
+        return _error_page(exc.status, error_text(exc))
 
     @app.errorhandler(CSRFError)
     def _form_expired(exc: CSRFError):
@@ -111,7 +123,7 @@ def register_error_handlers(app: Flask) -> None:
         if refilled is not None:
             return refilled
         message = gettext("The form has expired. Please go back, reload the page and try again.")
-        return render_template("error.html", status=400, message=message), 400
+        return _error_page(400, message)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -133,7 +145,7 @@ def register_error_handlers(app: Flask) -> None:
             return response
         if exc.code == 429 and exc.response is not None:
             return exc.response
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+        return _error_page(exc.code or 500, exc.description)
 
     def _too_large():
         # Werkzeug refused the body (MAX_CONTENT_LENGTH, or MAX_FORM_MEMORY_SIZE for text
@@ -148,7 +160,7 @@ def register_error_handlers(app: Flask) -> None:
             total=(app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
             field=(app.config.get("MAX_FORM_MEMORY_SIZE") or 0) // 1024,
         )
-        return render_template("error.html", status=413, message=message), 413
+        return _error_page(413, message)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -156,7 +168,7 @@ def register_error_handlers(app: Flask) -> None:
         discard()
         if wants_json():
             return problem(500, "internal_error", "Internal server error")
-        return render_template("error.html", status=500, message=None), 500
+        return _error_page(500, None)
 
 
 # PostgreSQL SQLSTATEs (or their class, the first two characters) that mean "not now", not "wrong":
@@ -204,34 +216,39 @@ def register_outage_handlers(app: Flask) -> None:
             _discard_quietly()
             if wants_json():
                 return problem(500, "internal_error", "Internal server error")
-            return render_template("error.html", status=500, message=None), 500
-        log.error(
-            "Database unavailable on %s %s: %s",
-            request.method,
-            request.path,
-            str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300],
+            return _error_page(500, None)
+        return unavailable_response(exc)
+
+
+def unavailable_response(exc: BaseException) -> Response:
+    """503 with Retry-After, made without the database (see ``register_outage_handlers``)."""
+    log.error(
+        "Database unavailable on %s %s: %s",
+        request.method,
+        request.path,
+        str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300],
+    )
+    _discard_quietly()
+    # Flask-Login would load the user (a query) to draw the menu; show the page logged out.
+    g._login_user = login_manager.anonymous_user()
+    if wants_json():
+        response = problem(
+            503,
+            "database_unavailable",
+            "Service temporarily unavailable",
+            "The database cannot be reached just now. Please try again later.",
         )
-        _discard_quietly()
-        # Flask-Login would load the user (a query) to draw the menu; show the page logged out.
-        g._login_user = login_manager.anonymous_user()
-        if wants_json():
-            response = problem(
-                503,
-                "database_unavailable",
-                "Service temporarily unavailable",
-                "The database cannot be reached just now. Please try again later.",
-            )
-        elif request.path.endswith(".ics"):
-            response = Response(
-                "Service temporarily unavailable. Please try again later.\n",
-                503,
-                mimetype="text/plain",
-            )
-        else:
-            response = Response(render_template("error_unavailable.html"), 503)
-        response.headers["Retry-After"] = str(int(app.config.get("DATABASE_RETRY_AFTER") or 30))
-        response.headers["Cache-Control"] = "no-store"
-        return response
+    elif request.path.endswith(".ics"):
+        response = Response(
+            "Service temporarily unavailable. Please try again later.\n",
+            503,
+            mimetype="text/plain",
+        )
+    else:
+        response = Response(render_template("error_unavailable.html"), 503)
+    response.headers["Retry-After"] = str(int(current_app.config.get("DATABASE_RETRY_AFTER") or 30))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _discard_quietly() -> None:

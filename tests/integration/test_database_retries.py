@@ -310,3 +310,16 @@ def test_a_page_whose_commit_failed_once_says_its_messages_once(
     _db.session.rollback()
     cancellations = select(func.count(AuditEvent.id)).where(AuditEvent.action.contains("cancel"))
     assert _db.session.scalar(cancellations) == 1
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/rooms/999999999999", "/organisations/1"])
+def test_an_error_page_for_someone_logged_in_is_a_503_too(unreachable_app, path):
+    """Drawing a 404 or 302 page for a logged-in visitor loads them (a query): with the
+    database gone that must still be the friendly 503, not a bare 500."""
+    with unreachable_app.app_context():
+        client = unreachable_app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = "1:1:a-login-secret"
+        response = client.get(path)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == RETRY_AFTER
