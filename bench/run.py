@@ -943,6 +943,9 @@ def generate_dataset(url: str, profile: str, scale: int, tiny: bool, in_process:
         gen.ensure_postgres_database(url)
     if in_process:
         return gen.generate(url, profile, scale, reset=True, tiny=tiny).as_dict()
+    # The report lands in bench/.data/, which a fresh checkout has not got yet (even when the
+    # caller brings its own database URLs and ``database_urls`` never ran).
+    DATA.mkdir(parents=True, exist_ok=True)
     report = DATA / "generation.json"
     command = [
         sys.executable,

@@ -135,3 +135,15 @@ def test_generator_and_quick_suite(tmp_path, bench_urls):
     assert "| Figure | Database |" in table and "1a request weekly series" in table
     plans = (out / f"plans-{database}.md").read_text()
     assert "occupancy" in plans
+
+
+def test_a_dataset_is_generated_in_a_fresh_checkout_without_bench_data(tmp_path, monkeypatch):
+    """``bench/.data/`` does not exist in a fresh clone; generating in a subprocess (the
+    suite's default) must create it for its report instead of failing."""
+    from bench import run
+
+    monkeypatch.setattr(run, "DATA", tmp_path / "fresh" / ".data")
+    url = f"sqlite:///{tmp_path / 'tiny.sqlite3'}"
+    report = run.generate_dataset(url, "city", 1, tiny=True, in_process=False)
+    assert report["profile"] == "city" and report["rows"]["occurrence"] > 0
+    assert (tmp_path / "fresh" / ".data" / "generation.json").exists()
