@@ -96,9 +96,25 @@ def _new_app(config: dict[str, Any] | None) -> Flask:
     app.config.from_mapping(Config().as_dict())
     if config:
         app.config.update(config)
+    _pool_timeout(app)
     _check_secret_key(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     return app
+
+
+IN_MEMORY_SQLITE = {"sqlite://", "sqlite:///", "sqlite:///:memory:"}
+
+
+def _pool_timeout(app: Flask) -> None:
+    """How long a request waits for a pooled connection before the answer is a 503; decided
+    after the overrides, as the database URI may come from them (an in-memory SQLite database
+    has no pool, and its engine refuses the option)."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if str(app.config.get("SQLALCHEMY_DATABASE_URI")) in IN_MEMORY_SQLITE:
+        options.pop("pool_timeout", None)
+    else:
+        options.setdefault("pool_timeout", app.config["DATABASE_POOL_TIMEOUT"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _check_secret_key(app: Flask) -> None:

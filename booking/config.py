@@ -68,10 +68,9 @@ class Config:
         self.DATABASE_RETRIES = _int("DATABASE_RETRIES", 3)
         # The Retry-After of a 503 while the database is unavailable (seconds).
         self.DATABASE_RETRY_AFTER = _int("DATABASE_RETRY_AFTER", 30)
+        # pool_timeout (DATABASE_POOL_TIMEOUT) is added by the app factory once the final database
+        # URI is known: an in-memory SQLite database has one connection and no pool to wait for.
         self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
-        # (an in-memory SQLite database has one connection, no pool to wait for)
-        if self.SQLALCHEMY_DATABASE_URI not in {"sqlite://", "sqlite:///", "sqlite:///:memory:"}:
-            self.SQLALCHEMY_ENGINE_OPTIONS["pool_timeout"] = self.DATABASE_POOL_TIMEOUT
         self.BOOKING_TIMEZONE = os.environ.get("BOOKING_TIMEZONE", "Europe/Berlin")
         self.BOOKING_SITE_NAME = os.environ.get("BOOKING_SITE_NAME", "Raumbörse Iserlohn")
         # Absolute base URL for links in mails and calendar feeds (behind a proxy the request host

@@ -44,3 +44,29 @@ def test_default_database_is_an_sqlite_file_under_instance(monkeypatch):
     uri = Config().SQLALCHEMY_DATABASE_URI
     assert uri.startswith("sqlite:///") and uri.endswith("instance/raumboerse.sqlite3")
     assert normalise_database_url("postgresql://h/db") == "postgresql+psycopg://h/db"
+
+
+@pytest.mark.parametrize("uri", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_given_as_an_override_starts(uri):
+    """A script or test that passes an in-memory SQLite URI gets a working app (its engine has
+    no pool, so no pool timeout); a file or server database waits DATABASE_POOL_TIMEOUT."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "x"})
+    assert "pool_timeout" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    with app.app_context():
+        from sqlalchemy import text
+
+        from booking.extensions import db
+
+        assert db.session.execute(text("select 1")).scalar() == 1
+
+
+def test_a_pooled_database_waits_the_configured_pool_timeout(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            "DATABASE_POOL_TIMEOUT": 7,
+            "SECRET_KEY": "x",
+        }
+    )
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_timeout"] == 7
