@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import joinedload
 
 from booking.extensions import db
 from booking.models import LoginSession, User
@@ -113,7 +114,8 @@ def resolve(session_key: str) -> User | None:
     pieces = _parse(session_key, 3)
     if pieces is None:
         return None
-    row = db.session.get(LoginSession, int(pieces[1]))
+    # One round trip on every request of a logged-in person: the login with its user.
+    row = db.session.get(LoginSession, int(pieces[1]), options=[joinedload(LoginSession.user)])
     if row is None or row.user_id != int(pieces[0]) or not _same(pieces[2], row.secret_hash):
         return None
     return row.user if row.user.active else None
