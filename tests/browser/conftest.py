@@ -40,6 +40,27 @@ def pytest_collection_modifyitems(items):
                 )
 
 
+def _whole_answers(app):
+    """Read each answer in full (and close it) before the server writes it.
+
+    Chromium cancels the requests of a page it leaves (a stylesheet, a font still loading).
+    Werkzeug's development server then fails while draining the socket and skips closing the
+    answer, so a static file's handle stays open until the garbage collector finds it, in some
+    later test, where ``filterwarnings = error`` turns the ResourceWarning into a failure.
+    """
+
+    def wsgi(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture(scope="session")
 def live_server(app, database_url) -> Iterator[str]:
     live = create_app(
@@ -52,7 +73,7 @@ def live_server(app, database_url) -> Iterator[str]:
             "SESSION_COOKIE_SECURE": False,
         }
     )
-    server = make_server("127.0.0.1", 0, live, threaded=True)
+    server = make_server("127.0.0.1", 0, _whole_answers(live), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
