@@ -1,8 +1,10 @@
 """What every request is checked for before a view sees it, so that hostile input gets a 404 or
 a 400 instead of a database error (#13): ids beyond the database's integer range, NUL characters,
-page numbers that are no page numbers."""
+page numbers that are no page numbers, dates no booking can have."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from flask import Flask, abort, request
 from flask_babel import gettext as _
@@ -14,6 +16,10 @@ from werkzeug.routing import IntegerConverter, Map, ValidationError
 MAX_ID = 2_147_483_647
 # Lists are far shorter; a larger page number would only make the offset overflow.
 PAGE_MAX = 100_000
+# The years a date may lie in, as the API allows for times (api/schemas.py): no booking lies
+# further away, and the calendar's edges overflow when neighbour days and zones are worked out.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+FIRST_DAY, LAST_DAY = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -72,6 +78,17 @@ def query_id(name: str) -> int | None:
     if len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID:
         return 0
     return int(digits)
+
+
+def query_date(name: str) -> date | None:
+    """A date filter from the query string (None: none given, or no date); one beyond the
+    years bookings can lie in is moved to the nearest of them, so "from 0001-01-01 to
+    9999-12-31" means "everything" instead of overflowing."""
+    try:
+        day = date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+    return min(max(day, FIRST_DAY), LAST_DAY)
 
 
 def init_app(app: Flask) -> None:

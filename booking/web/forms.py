@@ -38,6 +38,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking import domain
 from booking.errors import error_text
+from booking.input_guard import FIRST_YEAR, LAST_YEAR
 from booking.services import catalogue
 from booking.services.bookings import (
     ATTENDEES_MAX,
@@ -115,11 +116,6 @@ def feature_choices(keep=()) -> list[SelectChoice]:
         )
         for f in catalogue.current().offered_features(keep)
     ]
-
-
-# The years a date may lie in, as the API allows for times (api/schemas.py): no booking lies
-# further away, and the calendar's edges overflow when neighbour days and zones are worked out.
-FIRST_YEAR, LAST_YEAR = 1900, 2200
 
 
 def single_line(form, field) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from babel.dates import format_timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -15,7 +15,7 @@ from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length
 
 from booking.errors import error_text
-from booking.input_guard import page_number, query_id
+from booking.input_guard import page_number, query_date, query_id
 from booking.services import bookings as booking_service
 from booking.services import manage
 from booking.services.errors import Conflict, InvalidRequest, InvalidTransition, NotPermitted
@@ -78,7 +78,7 @@ def manage_requests():
         site_id=site_id,
         room_id=room_id,
         organisation_id=query_id("organisation"),
-        day=request.args.get("date", type=date.fromisoformat),
+        day=query_date("date"),
     )
     found = manage.request_page(current_user, where, page=page_number(), zone=city_zone())
     form = DecisionForm()

@@ -9,7 +9,7 @@ written.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,7 +21,7 @@ from wtforms import DateField, HiddenField, SelectField, SubmitField, TextAreaFi
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from booking.errors import error_text
-from booking.input_guard import page_number
+from booking.input_guard import page_number, query_date
 from booking.services import bookings as booking_service
 from booking.services import manage
 from booking.services.errors import Conflict, InvalidRequest, InvalidTransition, NotPermitted
@@ -119,8 +119,8 @@ def manage_bookings():
     where = manage.BookingFilter(
         site_id=site_id,
         room_id=room_id,
-        date_from=request.args.get("from", type=date.fromisoformat),
-        date_to=request.args.get("to", type=date.fromisoformat),
+        date_from=query_date("from"),
+        date_to=query_date("to"),
         collisions=bool(request.args.get("collisions")),
     )
     found = manage.booking_page(current_user, where, page=page_number(), zone=city_zone())

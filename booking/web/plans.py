@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField
 
+from booking.input_guard import FIRST_DAY, LAST_DAY
 from booking.services import door_plans
 from booking.web import bp
 from booking.web.forms import choices
@@ -35,9 +36,19 @@ def _day_arg() -> date:
     if not text:
         return local_today()
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         abort(400, description=_("Please give the date as YYYY-MM-DD, for example 2026-12-01."))
+    if not FIRST_DAY <= day <= LAST_DAY:
+        abort(
+            400,
+            description=_(
+                "Please give a date between %(first)d and %(last)d.",
+                first=FIRST_DAY.year,
+                last=LAST_DAY.year,
+            ),
+        )
+    return day
 
 
 @bp.get("/manage/sites/<int:site_id>/plan")

@@ -11,12 +11,12 @@ from flask_login import current_user
 
 from booking import domain
 from booking.extensions import db
-from booking.input_guard import page_number
+from booking.input_guard import FIRST_YEAR, LAST_YEAR, page_number
 from booking.models import Site
 from booking.services import queries, room_context, visibility
 from booking.services.search import room_week, week_start
 from booking.web import bp
-from booking.web.forms import FIRST_YEAR, LAST_YEAR, WEEKDAYS
+from booking.web.forms import WEEKDAYS
 
 SUGGESTED_LENGTH = timedelta(hours=2)
 

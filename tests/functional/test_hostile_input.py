@@ -314,6 +314,40 @@ CASES = [
         200,
         None,
     ),
+    # The managers' and admins' filters and plans at the calendar's edges: a filter is moved to
+    # the years bookings can lie in (it then shows everything), a plan of year 9999 is a 400.
+    ("requests on day 1", "admin", "GET", "/manage/requests?date=0001-01-01", None, 200, None),
+    ("requests on 9999", "admin", "GET", "/manage/requests?date=9999-12-31", None, 200, None),
+    (
+        "bookings from 1 to 9999",
+        "admin",
+        "GET",
+        "/manage/bookings?from=0001-01-01&to=9999-12-31",
+        None,
+        200,
+        None,
+    ),
+    ("bookings to 9999", "admin", "GET", "/manage/bookings?to=9999-12-31", None, 200, None),
+    (
+        "audit from 1 to 9999",
+        "admin",
+        "GET",
+        "/admin/audit?since=0001-01-01&until=9999-12-31",
+        None,
+        422,
+        "since",
+    ),
+    ("plan of 9999", "admin", "GET", "/manage/sites/{site}/plan?date=9999-12-31", None, 400, None),
+    ("plan of day 1", "admin", "GET", "/manage/sites/{site}/plan?date=0001-01-01", None, 400, None),
+    (
+        "door sign of 9999",
+        "admin",
+        "GET",
+        "/manage/rooms/{room}/door-sign?date=9999-12-31",
+        None,
+        400,
+        None,
+    ),
 ]
 
 

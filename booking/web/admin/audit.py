@@ -34,7 +34,7 @@ from booking.web.admin.forms import (
     RoomForm,
     SiteForm,
 )
-from booking.web.forms import field_error
+from booking.web.forms import field_error, year_in_range
 from booking.web.helpers import city_zone, feature_label, fmt_date, fmt_time, local
 
 PER_PAGE = 50
@@ -276,8 +276,8 @@ class AuditFilterForm(FlaskForm):
         validators=[Optional(), Length(max=254)],
         description=_l("The e-mail address of the person who made the change."),
     )
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("Until"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional(), year_in_range])
+    until = DateField(_l("Until"), validators=[Optional(), year_in_range])
 
     def set_choices(self) -> None:
         sites = db.session.execute(select(Site.id, Site.name).order_by(Site.name)).all()
