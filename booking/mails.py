@@ -6,15 +6,20 @@ application's side, decides what it says. Installed by the application factory.
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+import logging
+
+from flask import after_this_request, current_app, g, has_request_context, render_template
 from flask_babel import force_locale, gettext, ngettext
 
 from booking import mail_parts
+from booking.extensions import db
 from booking.languages import LANGUAGES
 from booking.links import base_url
 from booking.models import OccurrenceStatus, User
-from booking.services import notifications
+from booking.services import mail, notifications
 from booking.services.notifications import Notice, RenderedMail
+
+log = logging.getLogger(__name__)
 
 
 def _language(user: User) -> str:
@@ -120,3 +125,38 @@ def render(notice: Notice) -> RenderedMail:
 
 def init_app(app) -> None:
     notifications.use_renderer(render)
+    mail.use_scheduler(_write_after_the_answer)
+
+
+def _write_after_the_answer(message_id: int) -> None:
+    """In a request: write the mails its change queued once the answer has been sent (the
+    request's transaction is committed by then), so rendering costs the person nothing. Outside
+    a request (commands, scripts) the mail worker writes them before sending."""
+    if not has_request_context():
+        return
+    pending = g.setdefault("mails_to_write", [])
+    if not pending:
+        app = current_app._get_current_object()
+
+        @after_this_request
+        def _after(response):
+            ids = list(g.get("mails_to_write", ()))
+            if ids and response.status_code < 400:  # else the unit of work rolled them back
+                response.call_on_close(lambda: _write(app, ids))
+            return response
+
+    pending.append(message_id)
+
+
+def _write(app, ids: list[int]) -> None:
+    """A short unit of work of its own. A mail that cannot be written now is left to the worker
+    (which retries and reports), never an error for a request that has been answered."""
+    with app.app_context():
+        try:
+            mail.render_pending(ids)
+            db.session.commit()
+        except Exception:
+            log.warning("Mails %s left for the mail worker to write", ids, exc_info=True)
+            db.session.rollback()
+        finally:
+            db.session.remove()

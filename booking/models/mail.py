@@ -51,6 +51,9 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # A mail not written yet: what it is about, as JSON (booking.services.notifications.encode).
+    # Emptied once subject and body are written (after the answer, or by the worker).
+    notice: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_outbox_message_next_attempt_at", "next_attempt_at"),)
 

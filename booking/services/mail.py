@@ -17,7 +17,7 @@ import logging
 import smtplib
 import ssl
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -133,6 +133,63 @@ def enqueue(
             body_html=OutboxMessage.pack_html(body_html, tuple(attachments)),
         )
     )
+
+
+def enqueue_notice(recipient: str, notice: str) -> OutboxMessage:
+    """Add a mail that is written later: the row keeps the notice (JSON, see
+    ``notifications.encode``) until ``render_pending`` or the worker fills it in."""
+    message = OutboxMessage(recipient=recipient, subject="", body_text="", notice=notice)
+    db.session.add(message)
+    db.session.flush()
+    if _scheduler is not None:
+        _scheduler(message.id)
+    return message
+
+
+# Installed by booking.services.notifications (how a row's notice becomes its mail) and by the
+# application (when: after the answer has been sent, see booking/mails.py).
+_filler: Callable[[OutboxMessage], None] | None = None
+_scheduler: Callable[[int], None] | None = None
+
+
+def use_filler(filler: Callable[[OutboxMessage], None]) -> None:
+    global _filler
+    _filler = filler
+
+
+def use_scheduler(scheduler: Callable[[int], None] | None) -> None:
+    global _scheduler
+    _scheduler = scheduler
+
+
+def fill_in(message: OutboxMessage) -> None:
+    """Write the mail of a row that still holds only its notice; nothing for a written one."""
+    if message.notice is None:
+        return
+    if _filler is None:
+        raise RuntimeError("No mail filler installed: import booking.services.notifications.")
+    _filler(message)
+
+
+def render_pending(ids: Iterable[int] | None = None) -> int:
+    """Write the mails still waiting as notices (those of ``ids``, or all); returns how many.
+    A notice that cannot be written is left for the worker, which records the failure."""
+    statement = select(OutboxMessage).where(OutboxMessage.notice.is_not(None))
+    if ids is not None:
+        statement = statement.where(OutboxMessage.id.in_(list(ids)))
+    done = 0
+    for message in db.session.scalars(statement.order_by(OutboxMessage.id)):
+        try:
+            with db.session.begin_nested():
+                fill_in(message)
+        except SQLAlchemyError:
+            raise
+        except Exception:
+            log.warning("Mail %s could not be written yet", message.id, exc_info=True)
+            continue
+        done += 1
+    db.session.flush()
+    return done
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -267,6 +324,12 @@ def _attempt(settings: MailSettings, message: OutboxMessage, now: datetime) -> t
     error = None
     server_error = False
     try:
+        if message.notice is not None:
+            # A mail kept as its notice is written now, in a short write of its own: a retry
+            # then sends the same words, and the lock is not held while the server talks.
+            begin_write()
+            fill_in(message)
+            db.session.commit()
         mail = _build(message, settings)
         if settings.server:
             _deliver(settings, mail, message.recipient)
@@ -290,6 +353,7 @@ def _attempt(settings: MailSettings, message: OutboxMessage, now: datetime) -> t
     except Exception as exc:
         error = _describe(exc, settings)
         log.error("Mail %s could not be built or sent: %s", message.id, error, exc_info=True)
+        db.session.rollback()  # a mail half written from its notice is not kept
     begin_write()
     if error is None:
         message.sent_at = utcnow()

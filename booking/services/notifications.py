@@ -1,20 +1,25 @@
 """Mails about accounts and bookings: what to tell whom, put in the outbox by the services.
 
 Called by the services at the end of a change, inside its transaction: if the change is rolled
-back, the mail is never sent. What a mail *says* (its language, wording, links) is the surface's
-business: the application installs a ``Renderer`` (``booking.mails``) that turns a ``Notice``
-into subject and text, so services stay free of templates and request state.
+back, the mail is never sent. The outbox row keeps the notice; the mail itself is written after
+the answer (or by the worker), so rendering it costs the request nothing. What a mail *says*
+(its language, wording, links) is the surface's business: the application installs a
+``Renderer`` (``booking.mails``) that turns a ``Notice`` into subject and text, so services stay
+free of templates and request state.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from booking.extensions import db
 from booking.models import (
     Booking,
     JoinRequest,
@@ -26,7 +31,7 @@ from booking.models import (
     RequestMails,
     User,
 )
-from booking.models.mail import Attachment
+from booking.models.mail import Attachment, OutboxMessage
 from booking.services import mail
 
 
@@ -79,15 +84,161 @@ def use_renderer(renderer: Renderer) -> None:
 
 
 def _post(notice: Notice) -> None:
+    """Put a notice in the outbox. The mail is written later, off the request's path: the row
+    keeps what the mail needs (``encode``); the surface renders it once the answer is sent, or
+    the mail worker before sending (``write_mail``). A notice that cannot be kept that way (the
+    managers' digest, written by a command anyway) is rendered at once."""
     if _renderer is None:
         raise RuntimeError("No mail renderer installed: create the app first.")
-    rendered = _renderer(notice)
-    mail.enqueue(
-        notice.recipient.email,
-        rendered.subject,
-        rendered.text,
-        rendered.html,
-        rendered.attachments,
+    try:
+        data = encode(notice)
+    except Unencodable:
+        rendered = _renderer(notice)
+        mail.enqueue(
+            notice.recipient.email,
+            rendered.subject,
+            rendered.text,
+            rendered.html,
+            rendered.attachments,
+        )
+        return
+    mail.enqueue_notice(notice.recipient.email, data)
+
+
+def write_mail(message: OutboxMessage) -> None:
+    """Write the mail of an outbox row that still holds only its notice (the renderer decides
+    the words, in the recipient's language as it is now); the notice's data then goes."""
+    if _renderer is None:
+        raise RuntimeError("No mail renderer installed: create the app first.")
+    rendered = _renderer(decode(message.notice or "{}"))
+    message.subject = mail.header_text(rendered.subject)[:300]
+    message.body_text = rendered.text
+    message.body_html = OutboxMessage.pack_html(rendered.html, tuple(rendered.attachments))
+    message.notice = None
+
+
+mail.use_filler(write_mail)
+
+
+# Keeping a notice on its outbox row -----------------------------------------------------------
+#
+# JSON with the ids of what the mail is about (the booking and the recipient are read again when
+# it is written, a few seconds later) and the dates as they were at the change, with their status
+# and reason: a later change to a date must not rewrite what this mail reports.
+
+
+class Unencodable(TypeError):
+    """A value a notice cannot keep as JSON; the mail is then rendered at once."""
+
+
+NOTICE_FORMAT = 1
+
+
+def _date_to_json(d: MailDate) -> list:
+    return [
+        d.starts_at.isoformat(),
+        d.ends_at.isoformat(),
+        d.status.value,
+        d.reason,
+        d.room,
+        [d.previous[0].isoformat(), d.previous[1].isoformat()] if d.previous else None,
+        d.occurrence_id,
+    ]
+
+
+def _value_to_json(value: Any) -> Any:
+    if isinstance(value, OccurrenceStatus):  # a StrEnum: before plain strings
+        return {"$status": value.value}
+    if isinstance(value, Enum):
+        raise Unencodable(type(value).__name__)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, (tuple, list)):
+        if value and all(isinstance(v, MailDate) for v in value):
+            return {"$dates": [_date_to_json(v) for v in value]}
+        return [_value_to_json(v) for v in value]
+    raise Unencodable(type(value).__name__)
+
+
+def encode(notice: Notice) -> str:
+    recipient = notice.recipient
+    if isinstance(recipient, User):
+        who: dict[str, Any] = {"user": recipient.id}
+    else:
+        who = {"email": recipient.email, "name": recipient.name, "language": recipient.language}
+    booking = notice.booking
+    return json.dumps(
+        {
+            "format": NOTICE_FORMAT,
+            "kind": notice.kind,
+            "recipient": who,
+            "path": notice.path,
+            "booking": booking.id if booking is not None else None,
+            "dates": [_date_to_json(d) for d in notice.dates],
+            "values": {k: _value_to_json(v) for k, v in notice.values.items()},
+        }
+    )
+
+
+def _when(text: str, zone: ZoneInfo | None) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.astimezone(zone) if zone is not None else moment
+
+
+def _date_from_json(row: list, zone: ZoneInfo | None) -> MailDate:
+    starts, ends, status, reason, room, previous, occurrence_id = row
+    return MailDate(
+        _when(starts, zone),
+        _when(ends, zone),
+        OccurrenceStatus(status),
+        reason,
+        room,
+        (_when(previous[0], zone), _when(previous[1], zone)) if previous else None,
+        occurrence_id,
+    )
+
+
+def _value_from_json(value: Any, zone: ZoneInfo | None) -> Any:
+    if isinstance(value, list):
+        return tuple(_value_from_json(v, zone) for v in value)
+    if isinstance(value, dict):
+        if "$status" in value:
+            return OccurrenceStatus(value["$status"])
+        if "$datetime" in value:
+            return _when(value["$datetime"], zone)
+        if "$dates" in value:
+            return tuple(_date_from_json(d, zone) for d in value["$dates"])
+    return value
+
+
+def decode(text: str) -> Notice:
+    """The notice an outbox row keeps; ``LookupError`` if what it is about has gone."""
+    data = json.loads(text)
+    if data.get("format") != NOTICE_FORMAT:
+        raise ValueError(f"unknown notice format {data.get('format')!r}")
+    who = data["recipient"]
+    if "user" in who:
+        recipient: User | Addressee | None = db.session.get(User, who["user"])
+        if recipient is None:
+            raise LookupError(f"the recipient (user {who['user']}) no longer exists")
+    else:
+        recipient = Addressee(who["email"], who.get("name", ""), who.get("language", "de"))
+    booking = None
+    zone = None
+    if data.get("booking") is not None:
+        booking = db.session.get(Booking, data["booking"])
+        if booking is None:
+            raise LookupError(f"booking {data['booking']} no longer exists")
+        zone = ZoneInfo(booking.room.site.timezone)
+    return Notice(
+        data["kind"],
+        recipient,
+        data["path"],
+        booking=booking,
+        dates=tuple(_date_from_json(d, zone) for d in data.get("dates", [])),
+        values={k: _value_from_json(v, zone) for k, v in data.get("values", {}).items()},
     )
 
 

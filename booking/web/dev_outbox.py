@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.models import OutboxMessage
+from booking.services import mail
 
 bp = Blueprint("dev", __name__)
 
@@ -34,6 +35,9 @@ def only_from_this_machine():
 
 @bp.get("/dev/outbox")
 def outbox():
+    # Mails queued outside a request (commands, scripts) wait as notices for the worker; write
+    # them now, so the outbox shows what would be sent.
+    mail.render_pending()
     messages = db.session.scalars(
         select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(SHOWN)
     ).all()

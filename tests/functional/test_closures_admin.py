@@ -25,6 +25,7 @@ from booking.models import (
 from booking.services import closures, mail
 from booking.services.bookings import BookingCommand, request_booking
 from booking.services.errors import InvalidRequest, NotPermitted
+from tests.mails import written
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SCHOOL_ICS = resources.files("booking").joinpath("data", closures.HOLIDAY_FILES["school"])
@@ -168,6 +169,7 @@ def test_closure_by_hand_lists_hit_dates_and_cancels_them_with_one_reason(
         == 0
     )
     assert sorted(audit_actions(db, site.id)) == ["cancelled", "closure_created", "declined"]
+    written(db)  # the mails as the worker will send them
     changed_mails = db.session.scalars(
         select(OutboxMessage.recipient).where(OutboxMessage.subject.contains("Volleyball"))
     ).all()

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
 
 from booking import create_app
-from booking.models import OutboxMessage
+from tests.mails import last_mail_to
 
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -137,7 +136,7 @@ def test_the_reset_page_never_sends_its_address_as_referer(database_url, db, mak
         with app.app_context():
             accounts.request_password_reset("anna@example.org")
             db.session.commit()
-            text = db.session.scalars(select(OutboxMessage.body_text)).one()
+            text = last_mail_to(db, "anna@example.org").body_text
         link = re.search(r"https://raumboerse\.test(/password-reset/\S+)", text)[1]
         client = app.test_client()
         https = {"base_url": "https://raumboerse.test"}
