@@ -239,7 +239,8 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def _validate_site(cmd: SiteCommand) -> SiteCommand:
+def validate_site(cmd: SiteCommand) -> SiteCommand:
+    """The command, checked and normalised (also for one cell of an import file)."""
     try:
         kind = SiteKind(cmd.kind)
     except ValueError:
@@ -279,7 +280,7 @@ def _validate_site(cmd: SiteCommand) -> SiteCommand:
     )
 
 
-def _validate_room(cmd: RoomCommand, *, had: Iterable[str] | None = None) -> RoomCommand:
+def validate_room(cmd: RoomCommand, *, had: Iterable[str] | None = None) -> RoomCommand:
     """The command, checked and normalised. ``had``: the features the room has now (empty for
     a new room); an inactive feature is refused unless the room has it already. Without it,
     any listed feature passes (a check of one cell of an import file)."""
@@ -418,7 +419,7 @@ def create_site(user, cmd: SiteCommand) -> Site:
     if not user.is_admin:
         raise NotPermitted(N_("Only administrators may create sites."), code="admins_only")
     begin_write()  # SQLite: the write lock before the name check
-    cmd = _validate_site(cmd)
+    cmd = validate_site(cmd)
     _site_name_free(cmd.name, None)
     values = asdict(cmd)
     site = Site(**(values | {"kind": SiteKind(cmd.kind)}))
@@ -432,7 +433,7 @@ def create_site(user, cmd: SiteCommand) -> Site:
 def update_site(user, site_id: int, cmd: SiteCommand) -> Site:
     begin_write()  # SQLite: the write lock before anything is read
     site = site_for_editing(user, site_id)
-    cmd = _validate_site(cmd)
+    cmd = validate_site(cmd)
     if cmd.active != site.active and not user.is_admin:
         raise NotPermitted(
             N_("Only administrators may deactivate or reactivate a site."), code="admins_only"
@@ -455,7 +456,7 @@ def update_site(user, site_id: int, cmd: SiteCommand) -> Site:
 def create_room(user, site_id: int, cmd: RoomCommand, *, now: datetime | None = None) -> RoomSaved:
     begin_write()  # SQLite: the write lock before anything is read
     site = site_for_editing(user, site_id)
-    cmd = _validate_room(cmd, had=())
+    cmd = validate_room(cmd, had=())
     _room_name_free(site.id, cmd.name, None)
     _check_parent(site.id, cmd.parent_id, None)
     values = asdict(cmd)
@@ -473,7 +474,7 @@ def create_room(user, site_id: int, cmd: RoomCommand, *, now: datetime | None = 
 def update_room(user, room_id: int, cmd: RoomCommand, *, now: datetime | None = None) -> RoomSaved:
     begin_write()  # SQLite: the write lock before anything is read
     room = room_for_editing(user, room_id)
-    cmd = _validate_room(cmd, had=room.features)
+    cmd = validate_room(cmd, had=room.features)
     _room_name_free(room.site_id, cmd.name, room.id)
     _check_parent(room.site_id, cmd.parent_id, room.id)
     changes = _changes(asdict(room_command(room)), asdict(cmd))

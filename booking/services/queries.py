@@ -15,26 +15,6 @@ from booking.models import Booking, Occurrence, Room, Site
 from booking.services import search, visibility
 
 
-def bookings_for_user(user) -> list[Booking]:
-    """The bookings a user asked for or that one of their organisations holds, newest first
-    (the user's own side of ``visibility``; their sites' bookings are the manager's pages)."""
-    viewer = visibility.viewer(user)
-    if viewer.user_id is None:
-        return []
-    query = (
-        select(Booking)
-        .where(viewer.party())
-        .options(
-            selectinload(Booking.occurrences),
-            selectinload(Booking.room).selectinload(Room.site),
-            selectinload(Booking.organisation),
-            selectinload(Booking.requested_by),
-        )
-        .order_by(Booking.created_at.desc(), Booking.id.desc())
-    )
-    return list(db.session.scalars(query))
-
-
 class Paged:
     """What the pager needs of a page with ``page``, ``per_page`` and ``total``."""
 
@@ -98,8 +78,9 @@ def my_bookings(
     per_page: int = MY_BOOKINGS_PER_PAGE,
     now: datetime | None = None,
 ) -> MyBookings:
-    """The bookings of ``bookings_for_user``, split into those with dates ahead and the rest,
-    one page of each."""
+    """The bookings a user asked for or that one of their organisations holds (the user's own
+    side of ``visibility``; their sites' bookings are the manager's pages), split into those
+    with dates ahead and the rest, one page of each."""
     now = now or datetime.now(UTC)
     viewer = visibility.viewer(user)
     next_start = (

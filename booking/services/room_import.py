@@ -40,8 +40,8 @@ from booking.models import ApprovalPolicy, Room, Site, SiteKind
 from booking.services import catalogue, permissions, places
 from booking.services.errors import N_, InvalidRequest, NotPermitted
 from booking.services.places import (  # the form's and the API's checks, applied per cell
-    _validate_room,
-    _validate_site,
+    validate_room,
+    validate_site,
 )
 
 MAX_ROWS = 5000
@@ -384,7 +384,7 @@ def _parse(number: int, cells: dict[str, str], errors: list[RowError]) -> tuple[
         except _CellError as exc:
             errors.append(RowError(number, column, exc.message, exc.params))
             continue
-        problem = _probe(_validate_site, _SITE_PROBE, name, value)
+        problem = _probe(validate_site, _SITE_PROBE, name, value)
         if problem is not None:
             errors.append(_error(number, problem, _SITE_FIELD_COLUMNS, column))
             continue
@@ -398,14 +398,14 @@ def _parse(number: int, cells: dict[str, str], errors: list[RowError]) -> tuple[
         except _CellError as exc:
             errors.append(RowError(number, column, exc.message, exc.params))
             continue
-        problem = _probe(_validate_room, _ROOM_PROBE, name, value)
+        problem = _probe(validate_room, _ROOM_PROBE, name, value)
         if problem is not None:
             errors.append(_error(number, problem, _ROOM_FIELD_COLUMNS, column))
             continue
         room_values[name] = value
     if len(room_values) == len(ROOM_COLUMNS) - 1:  # each cell is fine: now the whole row
         try:
-            _validate_room(places.RoomCommand(**room_values))
+            validate_room(places.RoomCommand(**room_values))
         except InvalidRequest as exc:
             errors.append(_error(number, exc, _ROOM_FIELD_COLUMNS, "room_name"))
     site_cells = {c: cells[c] for c in (*SITE_COLUMNS, *OPTIONAL_SITE_COLUMNS) if c in cells}
@@ -542,7 +542,7 @@ def _site_commands(
             else places.SiteCommand(name="", kind="", district="")
         )
         try:
-            commands[site_row.key] = _validate_site(replace(base, **site_row.values))
+            commands[site_row.key] = validate_site(replace(base, **site_row.values))
         except InvalidRequest as exc:
             errors.append(_error(site_row.row, exc, _SITE_FIELD_COLUMNS, "site_name"))
     return commands
@@ -562,7 +562,7 @@ def _room_commands(
             else places.RoomCommand(name="", capacity=0)
         )
         try:
-            cmd = _validate_room(
+            cmd = validate_room(
                 replace(base, **room_row.values, parent_id=None),
                 had=() if existing is None else existing.features,
             )
@@ -627,7 +627,7 @@ def import_rooms(user, data: bytes, *, now: datetime | None = None) -> ImportRep
             report.sites_created += 1
             continue
         sites[site_key] = existing
-        if cmd == _normal(_validate_site, places.site_command(existing)):
+        if cmd == _normal(validate_site, places.site_command(existing)):
             report.sites_unchanged += 1
         else:
             places.update_site(user, existing.id, cmd)
@@ -643,7 +643,7 @@ def import_rooms(user, data: bytes, *, now: datetime | None = None) -> ImportRep
             saved = places.create_room(user, sites[room_row.site_key].id, cmd, now=now)
             made[(room_row.site_key, room_row.key)] = saved.room
             report.rooms_created += 1
-        elif _same_room(cmd, _normal(_validate_room, places.room_command(existing))):
+        elif _same_room(cmd, _normal(validate_room, places.room_command(existing))):
             report.rooms_unchanged += 1
             continue
         else:

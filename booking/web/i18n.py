@@ -20,9 +20,9 @@ Jinja filters for every template (registered by ``init_app``):
 ``kind|organisation_kind_label``
     The translated name of an ``OrganisationKind``.
 
-``lang_url(code)`` (a global) is the current page's URL with ``?lang=code`` (shows that page in
-``code``, stores nothing); ``this_page()`` is the page the language switch's POST leads back to;
-``current_locale()`` (a global) is the language code of the page, e.g. ``"de"``.
+``this_page()`` is the page the language switch's POST leads back to (``?lang=code`` on any
+address shows that page in ``code`` and stores nothing); ``current_locale()`` (a global) is the
+language code of the page, e.g. ``"de"``.
 """
 
 from __future__ import annotations
@@ -168,17 +168,6 @@ def organisation_kind_label(kind) -> str:
         return str(kind)
 
 
-def lang_url(code: str) -> str:
-    """This page's address with ``?lang=code`` (other query arguments kept)."""
-    rule = request.url_rule if has_request_context() else None
-    if rule is None or request.endpoint is None or "GET" not in (rule.methods or ()):
-        # An error page or the answer to a POST: there is no page to reload, so go home.
-        return f"/?lang={code}"
-    args = request.args.to_dict(flat=False)
-    args["lang"] = [code]
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
-
-
 def current_locale() -> str:
     locale = get_locale()
     return locale.language if locale is not None else languages()[0]
@@ -191,7 +180,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(localdatetime, "localdatetime")
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(organisation_kind_label, "organisation_kind_label")
-    app.add_template_global(lang_url, "lang_url")
     app.add_template_global(this_page, "this_page")
     app.add_template_global(current_locale, "current_locale")
     app.add_template_global(LANGUAGE_NAMES, "language_names")

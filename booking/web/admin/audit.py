@@ -216,18 +216,13 @@ def render_history(*, heading: str, found: audit.HistoryPage, back: tuple[str, s
     """The history page: ``context`` may carry a filter ``form`` and the pager's ``args``."""
     args = context.pop("args", {})
     status = context.pop("status", 200)
-    endpoint = request.endpoint
-    view_args = dict(request.view_args or {})
-
-    def page_url(n: int) -> str:
-        return url_for(endpoint, **view_args, **args, page=n)
-
     return render_template(
         "admin/history.html",
         heading=heading,
         found=found,
         back=back,
-        page_url=page_url,
+        pager_endpoint=request.endpoint,
+        pager_args={**(request.view_args or {}), **args},
         action_label=action_label,
         change_rows=change_rows,
         entry_time=entry_time,
