@@ -43,6 +43,15 @@ def _subject(notice: Notice) -> str:
         return gettext(
             "Invitation to join %(organisation)s", organisation=notice.values["organisation"]
         )
+    if notice.kind == "invitation_answered":
+        if notice.values["accepted"]:
+            return gettext(
+                "Invitation accepted: %(organisation)s",
+                organisation=notice.values["organisation"],
+            )
+        return gettext(
+            "Invitation declined: %(organisation)s", organisation=notice.values["organisation"]
+        )
     if notice.kind == "invitation":
         return gettext("Your account at %(site)s", site=current_app.config["BOOKING_SITE_NAME"])
     if notice.kind == "booking_received":

@@ -317,6 +317,29 @@ def send_member_invitation(
     )
 
 
+def notify_invitation_answered(invitation: MemberInvitation) -> None:
+    """Tell who invited someone that the invitation was accepted (with the member's name: they
+    chose to be seen) or declined (only the address the inviter typed)."""
+    inviter = invitation.invited_by
+    if inviter is None or not inviter.active:
+        return
+    accepted = invitation.status is JoinStatus.ACCEPTED
+    member = invitation.answered_by
+    _post(
+        Notice(
+            "invitation_answered",
+            inviter,
+            f"/organisations/{invitation.organisation_id}",
+            values={
+                "organisation": invitation.organisation.name,
+                "accepted": accepted,
+                "member": member.name if accepted and member is not None else "",
+                "address": invitation.email,
+            },
+        )
+    )
+
+
 def send_invitation(user: User, token: str, invited_for: str, expires_in_days: int) -> None:
     """A new account's first mail: why it exists and the link to choose a password."""
     _post(

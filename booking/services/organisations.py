@@ -326,6 +326,7 @@ def accept_invitation(user, token: str, *, now: datetime | None = None) -> Membe
         invitation_id=invitation.id,
     )
     db.session.flush()
+    notifications.notify_invitation_answered(invitation)
     return invitation
 
 
@@ -344,6 +345,7 @@ def decline_invitation(user, token: str, *, now: datetime | None = None) -> Memb
         invitation_id=invitation.id,
     )
     db.session.flush()
+    notifications.notify_invitation_answered(invitation)
     return invitation
 
 

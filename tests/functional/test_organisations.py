@@ -103,12 +103,18 @@ def test_an_invitation_tells_the_inviter_nothing_and_needs_a_yes(client, new_cli
     assert {m.user_id for m in organisation.memberships} == {anna.id, bert.id}
     assert "Bert Bass" in client.get(f"/organisations/{organisation.id}").get_data(as_text=True)
     assert bert_browser.get(link).status_code == 410  # used
+    told = last_mail_to(db, "anna@example.org")  # the inviter hears of the answer
+    assert told.subject == "Einladung angenommen: Chor Hennen"
+    assert "Bert Bass" in told.body_text
 
     # The address without an account declines without logging in; nothing changes.
     other_link = invitation_link(db, "nobody@example.org")
     declined = new_client().post(other_link, data={"answer": "decline"})
     assert declined.status_code == 303
     assert new_client().get(other_link).status_code == 410
+    told = last_mail_to(db, "anna@example.org")
+    assert told.subject == "Einladung abgelehnt: Chor Hennen"
+    assert "nobody@example.org" in told.body_text
     db.session.expire_all()
     assert len(organisation.memberships) == 2
 
