@@ -134,14 +134,22 @@ def _start_session(user, remember: bool) -> None:
         set_remember_cookie(started.remember_token)
 
 
+def _form_limit(limit, *, key_func=None, deduct_when=None):
+    """A limit on a form's POSTs (per client address, or per ``key_func``), answered with the
+    friendly 429 page; ``deduct_when`` decides which attempts count."""
+    keyed = {"key_func": key_func} if key_func is not None else {}
+    return limiter.limit(
+        limit,
+        methods=["POST"],
+        exempt_when=_rate_limit_off,
+        on_breach=_too_many_attempts,
+        deduct_when=deduct_when,
+        **keyed,
+    )
+
+
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(
-    _register_limit,
-    methods=["POST"],
-    exempt_when=_rate_limit_off,
-    on_breach=_too_many_attempts,
-    deduct_when=_not_a_form_error,
-)
+@_form_limit(_register_limit, deduct_when=_not_a_form_error)
 @keep_input.keeps_input
 def register():
     next_url = _safe_next(request.args.get("next"))
@@ -207,17 +215,8 @@ def _current_language() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    _login_limit, methods=["POST"], exempt_when=_rate_limit_off, on_breach=_too_many_attempts
-)
-@limiter.limit(
-    _login_account_limit,
-    key_func=_account_key,
-    methods=["POST"],
-    exempt_when=_rate_limit_off,
-    on_breach=_too_many_attempts,
-    deduct_when=_failed_login,
-)
+@_form_limit(_login_limit)
+@_form_limit(_login_account_limit, key_func=_account_key, deduct_when=_failed_login)
 @keep_input.keeps_input
 def login():
     next_url = _safe_next(request.args.get("next") or request.form.get("next"))
@@ -298,21 +297,8 @@ def end_session(session_id: int):
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
-@limiter.limit(
-    _reset_limit,
-    methods=["POST"],
-    exempt_when=_rate_limit_off,
-    on_breach=_too_many_attempts,
-    deduct_when=_not_a_form_error,
-)
-@limiter.limit(
-    _reset_account_limit,
-    key_func=_account_key,
-    methods=["POST"],
-    exempt_when=_rate_limit_off,
-    on_breach=_too_many_attempts,
-    deduct_when=_not_a_form_error,
-)
+@_form_limit(_reset_limit, deduct_when=_not_a_form_error)
+@_form_limit(_reset_account_limit, key_func=_account_key, deduct_when=_not_a_form_error)
 @keep_input.keeps_input
 def password_reset_request():
     form = keep_input.form(ResetRequestForm)
