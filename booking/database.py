@@ -101,10 +101,14 @@ def _install_postgresql_limits(engine: Engine, connect_timeout: float, statement
         if connect_timeout > 0:
             cparams.setdefault("connect_timeout", max(1, round(connect_timeout)))
         options = str(cparams.get("options") or "")
+        # Just-in-time compilation pays off for long analytical queries; for this application's
+        # short statements it only adds compile time (a search once spent 0.35 s compiling a
+        # plan that runs in 5 ms because of a rough row estimate).
+        if "jit" not in options:
+            options = f"{options} -c jit=off".strip()
         if statement_timeout > 0 and "statement_timeout" not in options:
-            cparams["options"] = (
-                f"{options} -c statement_timeout={int(statement_timeout * 1000)}".strip()
-            )
+            options = f"{options} -c statement_timeout={int(statement_timeout * 1000)}"
+        cparams["options"] = options
         if connection_class is None or deadline is None:
             return None  # SQLAlchemy connects as usual
         connection = connection_class.connect(*cargs, **cparams)

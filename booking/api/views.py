@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, g, request, url_for
 from flask_babel import gettext
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import selectinload
@@ -206,9 +206,18 @@ def _part_ids(rooms: Sequence[Room]) -> dict[int, list[int]]:
     return found
 
 
+def _rooms_url() -> str:
+    """The API's room list URL (``…/api/v1/rooms``), once per request: a room's own links are
+    that plus its id (``/rooms/<id>``, ``/rooms/<id>/availability``), written without building
+    each through the URL map (a search answer lists up to 200 rooms)."""
+    if "api_rooms_url" not in g:
+        g.api_rooms_url = _api_url("list_rooms")
+    return g.api_rooms_url
+
+
 def room_out(room: Room, part_ids: list[int] | None = None) -> RoomOut:
     """``part_ids``: the room's active parts if already loaded (see ``_part_ids``)."""
-    base = base_url()
+    base, rooms_url = base_url(), _rooms_url()
     if part_ids is None:
         part_ids = _part_ids([room])[room.id]
     return RoomOut(
@@ -234,10 +243,10 @@ def room_out(room: Room, part_ids: list[int] | None = None) -> RoomOut:
         buffer_after_minutes=room.buffer_after_minutes,
         active=room.active,
         links=RoomLinks(
-            self=_api_url("get_room", room_id=room.id),
+            self=f"{rooms_url}/{room.id}",
             web=f"{base}/rooms/{room.id}",
             feed=f"{base}/ical/rooms/{room.id}.ics",
-            availability=_api_url("room_availability", room_id=room.id),
+            availability=f"{rooms_url}/{room.id}/availability",
         ),
     )
 

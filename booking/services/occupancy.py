@@ -140,6 +140,99 @@ def occupied(
     return db.session.execute(_PROBE_POSTGRESQL, params).all()
 
 
+# Which rooms have anything in the way: the free-room search's question, answered in the database
+# so that only room ids come back, not every occupancy row near the searched dates (a weekly
+# search over a year meets thousands). Each room is asked about with its own buffers: the
+# intervals are padded once per buffer setting (rooms mostly share one or two).
+# PostgreSQL: one scan of the period index (migration 0005) per padded interval finds the units
+# in use then, whatever the number of rooms asked about (a weekly search of 200 rooms over a
+# year: 52 scans of ~90 rows each, where one GiST scan per unit would read each unit's year);
+# the units asked about are joined afterwards. MATERIALIZED keeps the planner from turning it
+# round into one scan per unit.
+_IN_USE_POSTGRESQL = text(
+    """
+    WITH hits AS MATERIALIZED (
+        SELECT DISTINCT o.unit_id, p.setting
+        FROM unnest(
+            CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]),
+            CAST(:settings AS integer[])
+        ) AS p(s, e, setting)
+        JOIN occupancy AS o
+          ON tstzrange(o.starts_at, o.ends_at, '[)') && tstzrange(p.s, p.e, '[)')
+    )
+    SELECT DISTINCT w.room_id
+    FROM unnest(
+        CAST(:rooms AS integer[]), CAST(:units AS integer[]), CAST(:wanted AS integer[])
+    ) AS w(room_id, unit_id, setting)
+    JOIN hits AS h ON h.unit_id = w.unit_id AND h.setting = w.setting
+    """
+)
+# SQLite: the padded intervals of each buffer setting travel as one JSON list per setting (in
+# the stored text form); each (room, unit) names its setting and probes the (unit_id, starts_at)
+# index per interval, bounded below by the longest possible row (see ``overlap``).
+_IN_USE_SQLITE = text(
+    """
+    SELECT DISTINCT w.value ->> '$[0]'
+    FROM json_each(:wanted) AS w
+    WHERE EXISTS (
+        SELECT 1
+        FROM json_each(:spans, '$[' || (w.value ->> '$[2]') || ']') AS c
+        JOIN occupancy AS o
+          ON o.unit_id = w.value ->> '$[1]'
+         AND o.starts_at < c.value ->> '$[1]'
+         AND o.starts_at > c.value ->> '$[2]'
+         AND o.ends_at > c.value ->> '$[0]'
+    )
+    """
+)
+
+
+def rooms_in_use(
+    rooms: dict[int, tuple[Sequence[int], timedelta, timedelta]],
+    intervals: Sequence[domain.Slot],
+) -> set[int]:
+    """Of ``rooms`` (room id -> its units and its buffers before and after), those with approved
+    occupancy overlapping any of ``intervals`` padded by the room's own buffers. One statement,
+    whatever the number of rooms and intervals."""
+    if not rooms or not intervals:
+        return set()
+    settings = sorted({(before, after) for _units, before, after in rooms.values()})
+    setting_of = {s: i for i, s in enumerate(settings)}
+    pairs = [
+        (room_id, unit, setting_of[(before, after)])
+        for room_id, (units, before, after) in rooms.items()
+        for unit in units
+    ]
+    if is_sqlite():
+        spans = [
+            [
+                [
+                    _sqlite_time(s.starts_at - before),
+                    _sqlite_time(s.ends_at + after),
+                    _sqlite_time(s.starts_at - before - LONGEST_OCCUPANCY),
+                ]
+                for s in intervals
+            ]
+            for before, after in settings
+        ]
+        params = {"wanted": json.dumps(pairs), "spans": json.dumps(spans)}
+        return {int(r) for (r,) in db.session.execute(_IN_USE_SQLITE, params)}
+    padded = [
+        (s.starts_at - before, s.ends_at + after, index)
+        for index, (before, after) in enumerate(settings)
+        for s in intervals
+    ]
+    params = {
+        "starts": [p[0] for p in padded],
+        "ends": [p[1] for p in padded],
+        "settings": [p[2] for p in padded],
+        "rooms": [p[0] for p in pairs],
+        "units": [p[1] for p in pairs],
+        "wanted": [p[2] for p in pairs],
+    }
+    return set(db.session.scalars(_IN_USE_POSTGRESQL, params))
+
+
 def busy(
     units: Sequence[int],
     slots: Iterable[domain.Slot],

@@ -270,9 +270,10 @@ def free_room_ids(
     # Rooms of one site mostly share their opening hours: whether they cover a slot is worked
     # out once per set of hours (``hours_key``: weekly windows and dated exceptions) and slot.
     # A covered slot is free under those hours exactly when it is free with no hours at all;
-    # an uncovered one is never free.
+    # an uncovered one is never free. The same holds for the time rules.
     covered: dict[tuple, bool] = {}
-    free = []
+    in_time: dict[tuple, bool] = {}
+    candidates = []
     for context in contexts.values():
         rules, zone = context.rules, context.zone
         if rules.opening is not None:
@@ -287,19 +288,30 @@ def free_room_ids(
                     break
             if not open_for_all:
                 continue
-        if not domain.within_time_rules(slots, rules, now):
+        limits = (rules.min_lead, rules.max_advance, rules.min_duration, rules.max_duration)
+        if limits not in in_time:
+            in_time[limits] = domain.within_time_rules(slots, rules, now)
+        if in_time[limits]:
+            candidates.append(context)
+    # The bookings in the way: asked of the database for all candidates at once (room ids
+    # come back, not occupancy rows); closures are few and checked here.
+    taken = occupancy.rooms_in_use(
+        {c.room_id: (c.units, c.rules.buffer_before, c.rules.buffer_after) for c in candidates},
+        slots,
+    )
+    free = []
+    for context in candidates:
+        if context.room_id in taken:
             continue
-        if not context.busy and not context.closures:  # open, and nothing in the way
-            free.append(context.room_id)
-            continue
-        if domain.all_free(
+        if context.closures and not domain.all_free(
             slots,
-            tz=zone,
-            rules=dataclasses.replace(rules, opening=None),
-            busy=context.busy,
+            tz=context.zone,
+            rules=dataclasses.replace(context.rules, opening=None),
+            busy=[],
             closures=context.closures,
         ):
-            free.append(context.room_id)
+            continue
+        free.append(context.room_id)
     return free
 
 

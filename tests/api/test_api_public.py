@@ -47,6 +47,15 @@ def test_room_carries_policy_features_and_links(client, make_room):
     assert body["house_rules"] == "Bitte aufräumen."
     assert body["links"]["feed"].endswith(f"/ical/rooms/{room.id}.ics")
     assert body["links"]["web"].endswith(f"/rooms/{room.id}")
+    # The API links lead where they say, in a single room and in the list (a search answer).
+    listed = client.get("/api/v1/rooms").get_json()["items"][0]["links"]
+    assert listed == body["links"]
+    assert client.get(body["links"]["self"]).get_json()["id"] == room.id
+    availability = client.get(
+        body["links"]["availability"],
+        query_string={"start": "2026-10-05T00:00", "end": "2026-10-06T00:00"},
+    )
+    assert availability.status_code == 200
     assert_problem(client.get("/api/v1/rooms/424242"), 404, "not_found")
 
 
