@@ -196,6 +196,57 @@ def rooms_in_use(
     whatever the number of rooms and intervals."""
     if not rooms or not intervals:
         return set()
+    params = _in_use_params(rooms, intervals)
+    if is_sqlite():
+        return {int(r) for (r,) in db.session.execute(_IN_USE_SQLITE, params)}
+    del params["slots"]
+    return set(db.session.scalars(_IN_USE_POSTGRESQL, params))
+
+
+# Which of the intervals each room has in use: the weekly search's count of free dates per room.
+# The same probes as ``_IN_USE_*``, keeping the interval's index (PostgreSQL: an array per room;
+# SQLite: one row per room and interval in use).
+_DATES_IN_USE_POSTGRESQL = text(
+    """
+    WITH hits AS MATERIALIZED (
+        SELECT DISTINCT o.unit_id, p.setting, p.slot
+        FROM unnest(
+            CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]),
+            CAST(:settings AS integer[]), CAST(:slots AS integer[])
+        ) AS p(s, e, setting, slot)
+        JOIN occupancy AS o
+          ON tstzrange(o.starts_at, o.ends_at, '[)') && tstzrange(p.s, p.e, '[)')
+    )
+    SELECT w.room_id, array_agg(DISTINCT h.slot)
+    FROM unnest(
+        CAST(:rooms AS integer[]), CAST(:units AS integer[]), CAST(:wanted AS integer[])
+    ) AS w(room_id, unit_id, setting)
+    JOIN hits AS h ON h.unit_id = w.unit_id AND h.setting = w.setting
+    GROUP BY w.room_id
+    """
+)
+_DATES_IN_USE_SQLITE = text(
+    """
+    SELECT DISTINCT w.value ->> '$[0]', c.key
+    FROM json_each(:wanted) AS w
+    JOIN json_each(:spans, '$[' || (w.value ->> '$[2]') || ']') AS c
+    WHERE EXISTS (
+        SELECT 1 FROM occupancy AS o
+        WHERE o.unit_id = w.value ->> '$[1]'
+          AND o.starts_at < c.value ->> '$[1]'
+          AND o.starts_at > c.value ->> '$[2]'
+          AND o.ends_at > c.value ->> '$[0]'
+    )
+    """
+)
+
+
+def _in_use_params(
+    rooms: dict[int, tuple[Sequence[int], timedelta, timedelta]],
+    intervals: Sequence[domain.Slot],
+) -> dict:
+    """The parameters of the ``*_IN_USE_*`` statements: the intervals padded once per buffer
+    setting, and each (room, unit) with the index of its room's setting."""
     settings = sorted({(before, after) for _units, before, after in rooms.values()})
     setting_of = {s: i for i, s in enumerate(settings)}
     pairs = [
@@ -215,22 +266,41 @@ def rooms_in_use(
             ]
             for before, after in settings
         ]
-        params = {"wanted": json.dumps(pairs), "spans": json.dumps(spans)}
-        return {int(r) for (r,) in db.session.execute(_IN_USE_SQLITE, params)}
+        return {"wanted": json.dumps(pairs), "spans": json.dumps(spans)}
     padded = [
-        (s.starts_at - before, s.ends_at + after, index)
+        (s.starts_at - before, s.ends_at + after, index, slot)
         for index, (before, after) in enumerate(settings)
-        for s in intervals
+        for slot, s in enumerate(intervals)
     ]
-    params = {
+    return {
         "starts": [p[0] for p in padded],
         "ends": [p[1] for p in padded],
         "settings": [p[2] for p in padded],
+        "slots": [p[3] for p in padded],
         "rooms": [p[0] for p in pairs],
         "units": [p[1] for p in pairs],
         "wanted": [p[2] for p in pairs],
     }
-    return set(db.session.scalars(_IN_USE_POSTGRESQL, params))
+
+
+def dates_in_use(
+    rooms: dict[int, tuple[Sequence[int], timedelta, timedelta]],
+    intervals: Sequence[domain.Slot],
+) -> dict[int, set[int]]:
+    """Like ``rooms_in_use``, but which intervals: room id -> the indices (into ``intervals``)
+    of those its approved occupancy overlaps, for the rooms with any. One statement."""
+    if not rooms or not intervals:
+        return {}
+    params = _in_use_params(rooms, intervals)
+    if is_sqlite():
+        found: dict[int, set[int]] = {}
+        for room_id, index in db.session.execute(_DATES_IN_USE_SQLITE, params):
+            found.setdefault(int(room_id), set()).add(index)
+        return found
+    return {
+        room_id: set(indices)
+        for room_id, indices in db.session.execute(_DATES_IN_USE_POSTGRESQL, params)
+    }
 
 
 def busy(

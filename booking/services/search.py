@@ -339,12 +339,20 @@ def count_free_dates(
 
     With ``skip_closures`` a slot on which the room is closed is left out (and counted as a
     skipped week), as the booking form's expansion does with "skip school holidays and
-    closures"; without, it is a date that is not free. Loaded as ``free_room_ids`` loads: one
-    statement for closures and one for occupancy, whatever the number of rooms.
+    closures"; without, it is a date that is not free. One statement for closures and one for
+    the dates in use, whatever the number of rooms.
     """
     if not room_ids or not slots:
         return {}
     contexts = room_context.load_contexts(room_ids, slots, found=found)
+    # The dates each room has bookings on, decided in the database (see ``free_room_ids``).
+    in_use = occupancy.dates_in_use(
+        {
+            c.room_id: (c.units, c.rules.buffer_before, c.rules.buffer_after)
+            for c in contexts.values()
+        },
+        slots,
+    )
     covered: dict[tuple, bool] = {}
     counts: dict[int, DateCount] = {}
     for context in contexts.values():
@@ -353,10 +361,7 @@ def count_free_dates(
         if context.closures:
             hits = domain.find_overlaps(slots, [domain.Busy(c.slot) for c in context.closures])
             closed = [bool(hit) for hit in hits]
-        taken = [False] * len(slots)
-        if context.busy:
-            padded = [s.padded(rules.buffer_before, rules.buffer_after) for s in slots]
-            taken = [bool(hit) for hit in domain.find_overlaps(padded, context.busy)]
+        taken = in_use.get(context.room_id, ())
         owner = (
             context.tree.hours_key(context.room_id, context.facts.site_id)
             if rules.opening is not None
@@ -368,7 +373,7 @@ def count_free_dates(
                 skipped += 1
                 continue
             dates += 1
-            if closed[index] or taken[index]:
+            if closed[index] or index in taken:
                 continue
             if rules.opening is not None:
                 key = (owner, context.facts.timezone, slot)

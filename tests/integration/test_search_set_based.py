@@ -1,6 +1,7 @@
 """The free-room search decides in the database which rooms have bookings in the way
-(``occupancy.rooms_in_use``). On random worlds, its answer must be the pure core's answer for
-every room: ``domain.all_free`` over the room's occupancy rows, buffers and closures."""
+(``occupancy.rooms_in_use``), the weekly search on which dates (``occupancy.dates_in_use``).
+On random worlds, their answers must be the pure core's answers for every room:
+``domain.all_free`` over the room's occupancy rows, buffers and closures."""
 
 from __future__ import annotations
 
@@ -153,6 +154,12 @@ def test_the_database_finds_the_rooms_the_core_finds(
         assert found == core_answer(ids, slots)
         listed = sorted(m.room.id for m in search.search_rooms(query, zone=BERLIN, now=NOW))
         assert listed == found
+        # The weekly search's count per room: on how many of the dates the core finds it free.
+        free_on = [core_answer(ids, [slot]) for slot in slots]
+        counts = search.count_free_dates(ids, slots, now=NOW, skip_closures=False)
+        assert {i: c.free for i, c in counts.items()} == {
+            i: sum(i in free for free in free_on) for i in ids
+        }
     finally:
         reset_database()
 
