@@ -64,7 +64,7 @@ from booking.extensions import db
 from booking.links import base_url
 from booking.models import Booking, Occurrence, Organisation, Room, Site, User
 from booking.services import bookings as booking_service
-from booking.services import places, room_context, search, visibility
+from booking.services import catalogue, places, room_context, search, visibility
 from booking.services.decisions import RIVAL_REASON
 from booking.services.errors import N_, InvalidRequest, NotFound
 
@@ -385,8 +385,9 @@ def list_rooms(user: User | None, query: RoomsQuery):
         site_id=query.site_id,
         step_free=bool(query.step_free),
     )
+    found = catalogue.current()
     try:
-        rooms = [m.room for m in search.search_rooms(room_query, zone=_city_zone())]
+        ids = search.room_ids(room_query, zone=_city_zone(), found=found)
     except InvalidRequest as exc:
         if exc.field in ("start", "end"):
             raise InvalidRequest(
@@ -394,10 +395,41 @@ def list_rooms(user: User | None, query: RoomsQuery):
             ) from None
         raise
     after = _decode_cursor(query.cursor, 1)
-    rooms = sorted((r for r in rooms if after is None or r.id > after[0]), key=lambda r: r.id)
-    rooms = rooms[: query.limit + 1]
+    ids = [i for i in ids if after is None or i > after[0]][: query.limit + 1]
+    return _page(_room_outs(ids, found), query.limit, lambda r: (r.id,), lambda r: r)
+
+
+# The API's rooms as served, per process, for the catalogue version they were made from: a room
+# changes a few times a year, a search lists up to 200 rooms many times a second. Every field of
+# ``RoomOut`` comes from tables whose changes give a new catalogue version (rooms, sites, their
+# features), so a cached answer is never stale; the links depend on the host asked as well.
+_room_out_cache: dict[tuple, dict[int, RoomOut]] = {}
+
+
+def _room_outs(ids: Sequence[int], found: catalogue.Catalogue) -> list[RoomOut]:
+    """``room_out`` of each room in ``ids`` (in that order), from the cache where it can."""
+    if found.version is None:  # a database without the version row: nothing to key a cache by
+        return _load_room_outs(ids)
+    key = (db.engine.url.render_as_string(), found.version, _rooms_url(), base_url())
+    cached = _room_out_cache.get(key)
+    if cached is None:
+        _room_out_cache.clear()  # only the current version is worth keeping
+        cached = _room_out_cache[key] = {}
+    missing = [i for i in ids if i not in cached]
+    if missing:
+        for out in _load_room_outs(missing):
+            cached[out.id] = out
+    # A room deleted since the search read the catalogue (another commit in between) is left out.
+    return [cached[i] for i in ids if i in cached]
+
+
+def _load_room_outs(ids: Sequence[int]) -> list[RoomOut]:
+    rooms = db.session.scalars(
+        select(Room).where(Room.id.in_(ids)).options(selectinload(Room.feature_rows))
+    ).all()
     parts = _part_ids(rooms)
-    return _page(rooms, query.limit, lambda r: (r.id,), lambda r: room_out(r, parts[r.id]))
+    by_id = {room.id: room_out(room, parts[room.id]) for room in rooms}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 @operation(

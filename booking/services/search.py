@@ -242,17 +242,29 @@ def search_rooms(
     if slots and query.weekly_until is not None and query.skip_closures:
         return search_weekly(query, zone=zone, now=now, partial_limit=0).matches
     # With a time, only the rooms found free become objects.
-    if slots:
-        found = catalogue.current()
-        candidates = [room.id for room in _candidates(query, found)]
-        rooms = _load_rooms(
-            free_room_ids(candidates, slots, now=now or datetime.now(UTC), found=found)
-        )
-    else:
-        rooms = filter_rooms(query)
+    rooms = _load_rooms(room_ids(query, zone=zone, now=now)) if slots else filter_rooms(query)
     matches = [RoomMatch(room, _score(room, query), tuple(slots)) for room in rooms]
     matches.sort(key=lambda m: (-m.score, m.room.site.name, m.room.name))
     return matches
+
+
+def room_ids(
+    query: RoomQuery,
+    *,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+    found: catalogue.Catalogue | None = None,
+) -> list[int]:
+    """The ids of the rooms ``search_rooms`` finds, in id order, without loading them (the API
+    serialises rooms from its own per-catalogue cache)."""
+    slots = _query_slots(query, zone)
+    if slots and query.weekly_until is not None and query.skip_closures:
+        return sorted(m.room.id for m in search_rooms(query, zone=zone, now=now))
+    found = found or catalogue.current()
+    candidates = [room.id for room in _candidates(query, found)]
+    if not slots:
+        return candidates
+    return sorted(free_room_ids(candidates, slots, now=now or datetime.now(UTC), found=found))
 
 
 def free_room_ids(

@@ -273,3 +273,26 @@ def test_invalid_token_is_refused_even_on_public_data(client):
     response = client.get("/api/v1/rooms", headers={"Authorization": "Bearer nope"})
     assert_problem(response, 401, "unauthorized")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_changed_room_is_listed_as_it_is_now(client, make_room):
+    """The API keeps rooms as served per catalogue version: a change shows at once."""
+    room = make_room(name="Alter Name", capacity=20)
+    db.session.commit()
+    first = client.get("/api/v1/rooms").get_json()["items"]
+    assert [(r["name"], r["part_ids"]) for r in first] == [("Alter Name", [])]
+    room.name = "Neuer Name"
+    room.capacity = 25
+    db.session.commit()
+    assert [
+        (r["name"], r["capacity"]) for r in client.get("/api/v1/rooms").get_json()["items"]
+    ] == [("Neuer Name", 25)]
+    part = make_room(room.site, name="Teil", parent=room)
+    db.session.commit()
+    listed = {r["id"]: r["part_ids"] for r in client.get("/api/v1/rooms").get_json()["items"]}
+    assert listed == {room.id: [part.id], part.id: []}
+    room.features = ["projector"]
+    db.session.commit()
+    assert client.get("/api/v1/rooms?features=projector").get_json()["items"][0]["features"] == [
+        "projector"
+    ]
