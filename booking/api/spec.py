@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from flask_cors import cross_origin
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -280,9 +280,9 @@ def auth_problem(exc: AuthError) -> Response:
 def serialise(value: BaseModel | Response, status: int) -> Response:
     if isinstance(value, Response):
         return value
-    response = jsonify(value.model_dump(mode="json", by_alias=True))
-    response.status_code = status
-    return response
+    # pydantic writes the JSON itself (in Rust), instead of a dict of every field that the
+    # standard json module then writes: a list of 200 rooms is ~90 KB.
+    return Response(value.model_dump_json(by_alias=True), status, mimetype="application/json")
 
 
 def operation(

@@ -147,11 +147,14 @@ def _next_url(key: Sequence[Any]) -> str:
     )
 
 
+_ANY_PAGE = Page[Any]  # parametrised once: pydantic's lookup of Page[Any] costs per call
+
+
 def _page(items: list[Any], limit: int, key: Callable[[Any], Sequence[Any]], out: Callable):
     """``items`` holds up to limit + 1 rows; the extra one only tells that there is more."""
     more = len(items) > limit
     items = items[:limit]
-    return Page[Any](
+    return _ANY_PAGE(
         items=[out(i) for i in items],
         limit=limit,
         next=_next_url(key(items[-1])) if more and items else None,
