@@ -7,9 +7,10 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import Response, after_this_request, has_request_context
+from flask import Response, after_this_request, g, has_request_context
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload
 
 from booking.extensions import db
 from booking.models import ApiToken, User
@@ -77,22 +78,29 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     return token
 
 
-def is_active_hash(token_hash: str) -> bool:
-    return (
-        db.session.scalar(
-            select(ApiToken.id).where(
-                ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)
-            )
+def _by_hash(token_hash: str) -> ApiToken | None:
+    """The token with this hash and its user, in one query, asked once per request (the rate
+    limit's key and the authentication both need it)."""
+    found = g.setdefault("api_tokens_by_hash", {}) if has_request_context() else {}
+    if token_hash not in found:
+        found[token_hash] = db.session.scalar(
+            select(ApiToken)
+            .where(ApiToken.token_hash == token_hash)
+            .options(joinedload(ApiToken.user))
         )
-        is not None
-    )
+    return found[token_hash]
+
+
+def is_active_hash(token_hash: str) -> bool:
+    token = _by_hash(token_hash)
+    return token is not None and token.revoked_at is None
 
 
 def authenticate(plain: str, *, now: datetime | None = None) -> ApiToken | None:
     """The active token with this value whose user is active, else None."""
     if not plain or len(plain) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    token = _by_hash(hash_token(plain))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = now or datetime.now(UTC)
