@@ -440,30 +440,27 @@ def _write_booking(user: User, cmd: BookingCommand, now: datetime | None) -> Boo
         )
         db.session.add(booking)
         db.session.flush()
-        # The dates in one bulk INSERT (an executemany: a 52-week series is one statement on
-        # PostgreSQL, not 52), then read back in one query. RETURNING in parameter order would
-        # cost one statement per row on SQLite, which does not promise the order of RETURNING
-        # rows.
-        db.session.execute(
-            insert(Occurrence),
-            [
-                {
-                    "booking_id": booking.id,
-                    "room_id": room.id,
-                    "starts_at": d.slot.starts_at,
-                    "ends_at": d.slot.ends_at,
-                    "status": plan.status,
-                    "decided_by_id": user.id if decided else None,
-                    "decided_at": now_or(now) if decided else None,
-                }
-                for d in plan.bookable
-            ],
+        # The dates in one INSERT … RETURNING of all the rows (SQLAlchemy's "insertmanyvalues":
+        # one statement for a 52-week series on both databases), ordered here: neither database
+        # promises RETURNING rows in the order of the parameters.
+        occurrences = sorted(
+            db.session.scalars(
+                insert(Occurrence).returning(Occurrence),
+                [
+                    {
+                        "booking_id": booking.id,
+                        "room_id": room.id,
+                        "starts_at": d.slot.starts_at,
+                        "ends_at": d.slot.ends_at,
+                        "status": plan.status,
+                        "decided_by_id": user.id if decided else None,
+                        "decided_at": now_or(now) if decided else None,
+                    }
+                    for d in plan.bookable
+                ],
+            ),
+            key=lambda o: (o.starts_at, o.id),
         )
-        occurrences = db.session.scalars(
-            select(Occurrence)
-            .where(Occurrence.booking_id == booking.id)
-            .order_by(Occurrence.starts_at, Occurrence.id)
-        ).all()
         set_committed_value(booking, "occurrences", occurrences)
         audit(
             "requested",
