@@ -53,6 +53,18 @@ ROWS = [
         "time",
     ),
     (
+        "free-room search, one 2 h slot, as Room objects (the web page)",
+        "b1 search_for_rooms(availability=True), 200 rooms, single 2h",
+        "b' free-room search as Room objects, single 2h",
+        "time",
+    ),
+    (
+        "free-room search, weekly × 52, as Room objects (the web page)",
+        "b1w search_for_rooms(availability=True), 200 rooms, weekly x52",
+        "b' free-room search as Room objects, weekly x 52",
+        "time",
+    ),
+    (
         "availability of one room (in process)",
         "a3 get_rooms_availability+serialize (timeline), 1 room, single",
         "a availability of 1 room (its day), serialised",
