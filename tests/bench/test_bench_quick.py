@@ -118,13 +118,13 @@ def test_generator_and_quick_suite(tmp_path, bench_urls):
     figures = results["figures"]
     timed = [f for f in figures if f["median_ms"] is not None]
     names = {f["figure"].split(" ")[0] for f in timed}
-    assert {"1a", "1b", "2a", "2b", "3", "4a", "4b", "7a", "7b"} <= names
+    assert {"1a", "1b", "1c", "2a", "2b", "2c", "2d", "3", "4a", "4b", "7a", "7b", "7c"} <= names
     for figure in timed:
         assert 0 < figure["median_ms"] <= figure["p95_ms"], figure
         assert figure["samples"] >= 3, figure
         assert figure["database"] == database
-    lower_bounds = [f for f in figures if f["figure"].startswith("7b")]
-    assert len(lower_bounds) == 2
+    lower_bounds = [f for f in figures if f["figure"].startswith(("7b", "7c"))]
+    assert len(lower_bounds) == 3  # 7b on both datasets, 7c on the peer dataset
     assert all(f["extra"]["same_rooms"] for f in lower_bounds)
     searches = [f for f in figures if f["figure"].startswith("2a")]
     assert all(" of " in f["notes"] and not f["notes"].startswith("0 of") for f in searches)
