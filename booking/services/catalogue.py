@@ -11,7 +11,9 @@ whoever writes them (the ORM, a bulk import, a database console), so a snapshot 
 after a change, and a version seen inside a transaction that was rolled back never comes back.
 
 The version is read before the data: a change committed in between only makes the next request
-load again. Closures and bookings are not part of the catalogue; they are read per request.
+load again. Closures and the sites' managers are part of it too (migration 0015): every
+conflict check, search and booking needs them, and they change as seldom. Bookings are not;
+they are read per request.
 
 Dated opening exceptions are part of the rules (migration 0007 gives their table the same
 trigger). Only those from yesterday (UTC) on are loaded: every local "today" on earth is at or
@@ -23,23 +25,26 @@ of last month) are shown with the weekly hours.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from booking import domain
 from booking.domain import RoomTree
 from booking.extensions import db
 from booking.models import (
     CatalogueVersion,
+    Closure,
     Feature,
     OpeningException,
     OpeningWindow,
     Room,
     RoomFeature,
     Site,
+    site_manager,
 )
 
 # One snapshot per database URL (tests and the benchmark use several databases in one process).
@@ -91,6 +96,25 @@ class Catalogue:
     rooms: dict[int, RoomFacts]  # by id, in id order
     tree: RoomTree
     features: dict[str, FeatureFacts]  # by key, in the lists' order (position, then key)
+    # Per site: its closures (the room closed, or None for the whole site) by start, and the
+    # ids of its managers.
+    closures: dict[int, tuple[tuple[int | None, domain.Closure], ...]] = field(default_factory=dict)
+    managers: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    def closures_between(
+        self, site_ids: Iterable[int], start: datetime, end: datetime
+    ) -> dict[int, list[tuple[int | None, domain.Closure]]]:
+        """Per site, its closures overlapping [start, end), by start."""
+        found: dict[int, list[tuple[int | None, domain.Closure]]] = {}
+        for site_id in site_ids:
+            hits = [
+                (room_id, c)
+                for room_id, c in self.closures.get(site_id, ())
+                if c.slot.starts_at < end and c.slot.ends_at > start
+            ]
+            if hits:
+                found[site_id] = hits
+        return found
 
     def offered_features(self, keep: Iterable[str] = ()) -> list[FeatureFacts]:
         """The features one may choose, in order: the active ones, plus those of ``keep``
@@ -226,11 +250,36 @@ def _load(version: str | None) -> Catalogue:
             features=frozenset(features.get(row.id, ())),
             rules=rules,
         )
-    return Catalogue(version=version, rooms=rooms, tree=tree, features=listed)
+    closures: dict[int, list[tuple[int | None, domain.Closure]]] = {}
+    for site_id, room_id, start, end, reason in db.session.execute(
+        select(
+            Closure.site_id, Closure.room_id, Closure.starts_at, Closure.ends_at, Closure.reason
+        ).order_by(Closure.starts_at, Closure.id)
+    ):
+        closures.setdefault(site_id, []).append(
+            (room_id, domain.Closure(domain.Slot(start, end), reason))
+        )
+    managers: dict[int, set[int]] = {}
+    for user_id, site_id in db.session.execute(
+        select(site_manager.c.user_id, site_manager.c.site_id)
+    ):
+        managers.setdefault(site_id, set()).add(user_id)
+    return Catalogue(
+        version=version,
+        rooms=rooms,
+        tree=tree,
+        features=listed,
+        closures={site_id: tuple(found) for site_id, found in closures.items()},
+        managers={site_id: frozenset(ids) for site_id, ids in managers.items()},
+    )
 
 
 def current() -> Catalogue:
-    """The catalogue as the current transaction sees it: one small query when unchanged."""
+    """The catalogue as the current transaction sees it: one small query when unchanged, and
+    none when this session asked already and has written nothing since (``_forget``)."""
+    known = db.session.info.get(_SESSION_KEY)
+    if known is not None:
+        return known
     version = db.session.scalar(select(CatalogueVersion.version).where(CatalogueVersion.id == 1))
     key = db.engine.url.render_as_string(hide_password=False)
     snapshot = _snapshots.get(key)
@@ -238,4 +287,28 @@ def current() -> Catalogue:
         snapshot = _load(version)
         if version is not None:
             _snapshots[key] = snapshot
+    if version is not None:
+        db.session.info[_SESSION_KEY] = snapshot
     return snapshot
+
+
+# A session remembers the snapshot it was given until it writes, commits or rolls back (a
+# savepoint included): a request asks for the version once, however many services read the
+# catalogue (the conflict check, the manager check), and still sees its own changes.
+_SESSION_KEY = "booking.catalogue"
+
+
+def _forget(session: Session, *_args) -> None:
+    session.info.pop(_SESSION_KEY, None)
+
+
+for _name in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _name, _forget)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_write(state) -> None:
+    """A statement that is not a SELECT (an ``insert()``, ``update()``, raw SQL) may change
+    the catalogue's tables without a flush."""
+    if not state.is_select:
+        _forget(state.session)

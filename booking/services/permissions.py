@@ -10,6 +10,7 @@ from sqlalchemy import exists, select
 
 from booking.extensions import db
 from booking.models import Booking, Membership, User, site_manager
+from booking.services import catalogue
 from booking.services.errors import N_, NotPermitted
 
 
@@ -34,13 +35,8 @@ def can_manage_site(user, site_id: int) -> bool:
         return False
     if u.is_admin:
         return True
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(site_manager.c.user_id == u.id, site_manager.c.site_id == site_id)
-            )
-        )
-    )
+    # The sites' managers are part of the catalogue (its version changes with them).
+    return u.id in catalogue.current().managers.get(site_id, ())
 
 
 def managed_site_ids(user) -> set[int] | None:

@@ -5,7 +5,8 @@ approving, moving, the manager's view of open requests, and search. For one room
 rooms and the dates in question it gives the room's zone, its rules (notice and advance limits,
 durations, capacity, buffers, opening hours: from the catalogue, the same for everyone), the
 smallest parts a booking occupies, the closures and the approved bookings in the way. Closures
-and bookings of all the rooms come in two statements, whatever the number of rooms.
+come from the catalogue too; the bookings of all the rooms in one statement, whatever the number
+of rooms.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from booking import domain
 from booking.extensions import db
-from booking.models import Closure, Room
+from booking.models import Room
 from booking.services import catalogue, occupancy
 from booking.services.catalogue import RoomFacts
 from booking.services.errors import N_, NotFound
@@ -41,31 +41,22 @@ class _Window:
 
     def __init__(
         self,
+        found: catalogue.Catalogue,
         facts: Sequence[RoomFacts],
-        tree: domain.RoomTree,
         slots: Sequence[domain.Slot],
         exclude_occurrences: Iterable[int],
     ) -> None:
-        self.closures: dict[int, list[tuple[int | None, domain.Closure]]] = defaultdict(list)
-        self._facts, self._tree, self._slots = facts, tree, slots
+        self.closures: dict[int, list[tuple[int | None, domain.Closure]]] = {}
+        self._facts, self._tree, self._slots = facts, found.tree, slots
         self._exclude = exclude_occurrences
         if not slots or not facts:
             return
         window = domain.Slot(min(s.starts_at for s in slots), max(s.ends_at for s in slots))
-        for site_id, room_id, start, end, reason in db.session.execute(
-            select(
-                Closure.site_id, Closure.room_id, Closure.starts_at, Closure.ends_at, Closure.reason
+        self.closures.update(
+            found.closures_between(
+                sorted({f.site_id for f in facts}), window.starts_at, window.ends_at
             )
-            .where(
-                Closure.site_id.in_(sorted({f.site_id for f in facts})),
-                Closure.starts_at < window.ends_at,
-                Closure.ends_at > window.starts_at,
-            )
-            .order_by(Closure.starts_at)
-        ):
-            self.closures[site_id].append(
-                (room_id, domain.Closure(domain.Slot(start, end), reason))
-            )
+        )
 
     @cached_property
     def busy(self) -> dict[int, list[domain.Busy]]:
@@ -166,7 +157,7 @@ def load_contexts(
     ``found``: the catalogue the caller already holds (one version check per request)."""
     found = found or catalogue.current()
     facts = [found.rooms[i] for i in dict.fromkeys(room_ids) if i in found.rooms]
-    window = _Window(facts, found.tree, slots, exclude_occurrences)
+    window = _Window(found, facts, slots, exclude_occurrences)
     return {f.id: RoomContext(f, found.tree, window) for f in facts}
 
 

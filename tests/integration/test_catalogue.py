@@ -157,3 +157,82 @@ def test_a_room_given_a_feature_is_found_by_it(db, make_site, make_room, make_us
     assert (free_names(stage), free_names(projector)) == ([], ["Aula"])
     _changed_room(manager, room, features=("stage",))
     assert (free_names(stage), free_names(projector)) == (["Aula"], [])
+
+
+# Closures and the sites' managers are part of the catalogue as well (migration 0015).
+
+
+def test_a_closure_added_later_is_enforced(db, make_room, make_user):
+    room = make_room(name="Aula")
+    user = make_user()
+    db.session.commit()
+    assert free_names() == ["Aula"]
+    # As the holiday import or a database console would write it: plain SQL.
+    db.session.execute(
+        text(
+            "INSERT INTO closure (site_id, room_id, starts_at, ends_at, reason, created_at) "
+            "VALUES (:site, NULL, :start, :end, 'Herbstferien', :start)"
+        ),
+        {
+            "site": room.site_id,
+            "start": datetime(2026, 10, 5, tzinfo=UTC),
+            "end": datetime(2026, 10, 10, tzinfo=UTC),
+        },
+    )
+    # Seen in the same transaction, before the commit, and after it.
+    assert free_names() == []
+    db.session.commit()
+    assert free_names() == []
+    with pytest.raises(Conflict) as refused:
+        request_booking(
+            user,
+            BookingCommand(room_id=room.id, title="Chor", start=TUESDAY_18, end=TUESDAY_20),
+            now=BEFORE,
+        )
+    assert refused.value.dates[0].reasons == ["closed"]
+    db.session.rollback()
+    db.session.execute(text("DELETE FROM closure"))
+    db.session.commit()
+    assert free_names() == ["Aula"]
+
+
+def test_a_manager_named_or_removed_later_counts_at_once(db, make_room, make_user):
+    from booking.services import permissions
+
+    room = make_room(name="Aula")
+    caretaker = make_user()
+    db.session.commit()
+    assert not permissions.can_manage_site(caretaker, room.site_id)
+    caretaker.managed_sites.append(room.site)
+    db.session.flush()  # not committed yet: this transaction sees it
+    assert permissions.can_manage_site(caretaker, room.site_id)
+    db.session.commit()
+    assert permissions.can_manage_site(caretaker, room.site_id)
+    db.session.execute(text("DELETE FROM site_manager"))
+    assert not permissions.can_manage_site(caretaker, room.site_id)
+    db.session.rollback()
+    assert permissions.can_manage_site(caretaker, room.site_id)  # the removal was rolled back
+
+
+def test_a_session_asks_for_the_version_once_until_it_writes(db, make_room):
+    from sqlalchemy import event
+
+    room = make_room(name="Aula")
+    db.session.commit()
+    asked = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "catalogue_version" in statement:
+            asked.append(statement)
+
+    event.listen(_db.engine, "before_cursor_execute", count)
+    try:
+        catalogue.current()
+        catalogue.current()
+        assert len(asked) == 1
+        room.capacity = 12
+        _db.session.flush()
+        assert catalogue.current().rooms[room.id].capacity == 12  # its own change, asked again
+        assert len(asked) == 2
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", count)
