@@ -4,9 +4,9 @@ It changes a few times a year, when a caretaker edits a room or an import adds o
 but nearly every request reads it: a search filters all rooms by capacity, features and
 district and needs every candidate site's room tree and opening hours. Each process keeps one
 snapshot per database and asks one row, ``catalogue_version``, whether it is still current.
-Database triggers (migrations 0006, 0007, 0009) give that row a new random value on every
+Database triggers (migrations 0006, 0007, 0009, 0015) give that row a new random value on every
 insert, update or delete of sites, rooms, room features, the list of features (their labels,
-order and whether they are offered), opening windows and opening exceptions,
+order and whether they are offered), opening windows, opening exceptions, closures and managers,
 whoever writes them (the ORM, a bulk import, a database console), so a snapshot is never used
 after a change, and a version seen inside a transaction that was rolled back never comes back.
 
