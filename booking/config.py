@@ -70,7 +70,10 @@ class Config:
         self.DATABASE_RETRY_AFTER = _int("DATABASE_RETRY_AFTER", 30)
         # pool_timeout (DATABASE_POOL_TIMEOUT) is added by the app factory once the final database
         # URI is known: an in-memory SQLite database has one connection and no pool to wait for.
-        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+        # A pooled PostgreSQL connection idle for longer than this is tried before use (booking/
+        # database.py); 0 tries every one (as SQLAlchemy's pool_pre_ping, a round trip each).
+        self.DATABASE_PING_AFTER = _float("DATABASE_PING_AFTER", 10.0)
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {}
         self.BOOKING_TIMEZONE = os.environ.get("BOOKING_TIMEZONE", "Europe/Berlin")
         self.BOOKING_SITE_NAME = os.environ.get("BOOKING_SITE_NAME", "Raumbörse Iserlohn")
         # Absolute base URL for links in mails and calendar feeds (behind a proxy the request host

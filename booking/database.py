@@ -39,6 +39,10 @@ STATEMENT_TIMEOUT = 15.0
 # connection up: the server's own timeout, where it can act, answers well within this.
 CLIENT_DEADLINE_MARGIN = 2.0
 
+# A pooled PostgreSQL connection unused for longer than this is tried with a round trip before a
+# request gets it (a database restarted meanwhile has closed it); one in steady use is not.
+PING_AFTER = 10.0
+
 # Engines already set up. Weak, so that a new engine is never mistaken for a collected one
 # (a set of ``id()`` values can: ids are reused).
 _hooked: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -55,12 +59,14 @@ def install_database_hooks(engine: Engine, config: Mapping[str, Any] | None = No
     _hooked.add(engine)
     if engine.dialect.name == "sqlite":
         _install_sqlite_hooks(engine, _seconds(config, "SQLITE_BUSY_TIMEOUT", SQLITE_BUSY_TIMEOUT))
-    elif engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
-        _install_postgresql_limits(
-            engine,
-            _seconds(config, "DATABASE_CONNECT_TIMEOUT", CONNECT_TIMEOUT),
-            _seconds(config, "DATABASE_STATEMENT_TIMEOUT", STATEMENT_TIMEOUT),
-        )
+    elif engine.dialect.name == "postgresql":
+        _install_idle_ping(engine, _seconds(config, "DATABASE_PING_AFTER", PING_AFTER))
+        if engine.dialect.driver == "psycopg":
+            _install_postgresql_limits(
+                engine,
+                _seconds(config, "DATABASE_CONNECT_TIMEOUT", CONNECT_TIMEOUT),
+                _seconds(config, "DATABASE_STATEMENT_TIMEOUT", STATEMENT_TIMEOUT),
+            )
 
 
 def _seconds(config: Mapping[str, Any] | None, key: str, default: float) -> float:
@@ -87,6 +93,40 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
     def _on_begin(connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _install_idle_ping(engine: Engine, ping_after: float) -> None:
+    """Try a pooled connection before handing it out, if it has been idle for ``ping_after``
+    seconds (0: every time, as SQLAlchemy's ``pool_pre_ping``).
+
+    A connection the server closed (a restart, a failover, an idle timeout on the way) would
+    fail the next request's first statement; tried first, it is replaced unnoticed (the pool
+    opens a new one when the check raises ``DisconnectionError``). ``pool_pre_ping`` does that
+    for every checkout, one round trip per request; a connection back in the pool a moment ago
+    is very rarely dead, and if it is, the error invalidates the whole pool, so only that one
+    request sees it (answered with 503 and ``Retry-After``).
+    """
+    from time import monotonic
+
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:
+        record.info["checked_in_at"] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy) -> None:
+        returned = record.info.pop("checked_in_at", None)
+        if returned is None or monotonic() - returned < ping_after:
+            return  # new, or in use a moment ago
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
 
 
 def _install_postgresql_limits(engine: Engine, connect_timeout: float, statement_timeout: float):
