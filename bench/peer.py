@@ -21,11 +21,9 @@ are deleted again at the end (their title is ``peer bench``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
-import re
 import shutil
 import statistics
 import subprocess
@@ -38,7 +36,7 @@ from urllib.parse import urlencode
 from sqlalchemy import delete, select, text
 
 from bench import generate as gen
-from bench.run import ROOT, _free_port, _wrk_ms, ensure_wrk, worker_peak_rss_mib
+from bench.run import ROOT, ensure_wrk, gunicorn, run_wrk, worker_peak_rss_mib
 
 YEAR_START, YEAR_END = date(2027, 1, 4), date(2027, 12, 31)
 WORKDAYS = [
@@ -390,61 +388,6 @@ def _lua(paths: list[str], target: Path) -> Path:
     return target
 
 
-def _wrk(wrk: str, base: str, token: str, script: Path, connections: int, seconds: int) -> dict:
-    out = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-H",
-         f"Authorization: Bearer {token}", "-s", str(script), base],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _wrk_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = _wrk_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": rps,
-        "p50_ms": p50,
-        "p99_ms": p99,
-        "errors": int(errors.group(1)) if errors else 0,
-    }
-
-
-@contextlib.contextmanager
-def _server(url: str, workers: int, worker_class: str, threads: int):
-    import http.client
-    import signal
-    import sys
-
-    port = _free_port()
-    env = os.environ | {
-        "DATABASE_URL": url,
-        "RATELIMIT_ENABLED": "false",
-        "SECRET_KEY": "bench-not-secret",
-        "BOOKING_ENV": "production",
-        "BOOKING_BASE_URL": f"http://127.0.0.1:{port}",
-        "SESSION_COOKIE_SECURE": "false",
-    }
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class]
-    if worker_class == "gthread":
-        command += ["--threads", str(threads)]
-    command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    try:
-        deadline = clock.monotonic() + 60
-        while clock.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/api/v1/sites")
-                connection.getresponse().read()
-                break
-            if process.poll() is not None:
-                raise RuntimeError("gunicorn did not start")
-            clock.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-
-
 def over_http(
     app, url: str, quick: bool, *, workers: int, worker_class: str, threads: int, seconds: int
 ) -> list[dict]:
@@ -464,7 +407,9 @@ def over_http(
     results = []
     wrk = ensure_wrk()
     label = f"{workers} {worker_class} workers" + (f" x {threads} threads" if threads > 1 else "")
-    with _server(url, workers, worker_class, threads) as (base, master):
+    production = {"BOOKING_ENV": "production", "SESSION_COOKIE_SECURE": "false"}
+    server = gunicorn(url, workers, worker_class=worker_class, threads=threads, env=production)
+    with server as (base, master):
         _curl(base, token, http_paths("search", 20, room_ids))  # every worker warmed up
         for kind, name in (("search", "search"), ("availability", "availability of 1 room")):
             samples = _curl(base, token, http_paths(kind, n, room_ids))
@@ -480,7 +425,15 @@ def over_http(
             }
             for connections in (1, 4):
                 for kind, script in scripts.items():
-                    found = _wrk(wrk, base, token, script, connections, 3 if quick else seconds)
+                    found = run_wrk(
+                        wrk,
+                        base,
+                        3 if quick else seconds,
+                        connections=connections,
+                        threads=1,
+                        script=script,
+                        headers=(f"Authorization: Bearer {token}",),
+                    )
                     name = f"http wrk {kind}, {connections} connection(s), {label}"
                     print(
                         f"{name:62s} {found['rps']:8.1f} req/s p50={found['p50_ms']:.2f} ms "

@@ -853,31 +853,34 @@ def ensure_wrk() -> str | None:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, workers: int = 2) -> Iterator[tuple[str, int]]:
+def gunicorn(
+    url: str,
+    workers: int = 2,
+    *,
+    worker_class: str = "sync",
+    threads: int = 1,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, int]]:
+    """gunicorn serving ``wsgi:app`` on a free port until the block ends; yields (base, pid).
+
+    ``env`` adds to or overrides the environment (``bench.peer`` runs it as production)."""
     port = _free_port()
-    env = os.environ | {
-        "DATABASE_URL": url,
-        "RATELIMIT_ENABLED": "false",
-        "SECRET_KEY": "bench-not-secret",
-        "BOOKING_ENV": "development",
-        "BOOKING_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
+    environment = (
+        os.environ
+        | {
+            "DATABASE_URL": url,
+            "RATELIMIT_ENABLED": "false",
+            "SECRET_KEY": "bench-not-secret",
+            "BOOKING_ENV": "development",
+            "BOOKING_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+        | (env or {})
     )
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class]
+    if worker_class == "gthread":
+        command += ["--threads", str(threads)]
+    command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
+    process = subprocess.Popen(command, cwd=ROOT, env=environment)
     try:
         deadline = clock.monotonic() + 60
         while clock.monotonic() < deadline:
@@ -921,13 +924,24 @@ def _wrk_ms(value: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def run_wrk(wrk: str, url: str, seconds: int) -> dict:
-    out = subprocess.run(
-        [wrk, "-t2", "-c4", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def run_wrk(
+    wrk: str,
+    url: str,
+    seconds: int,
+    *,
+    connections: int = 4,
+    threads: int = 2,
+    script: Path | None = None,
+    headers: tuple[str, ...] = (),
+) -> dict:
+    """Requests per second, p50/p99 and errors of a wrk run (``script``: a Lua request list)."""
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    command.append("--latency")
+    for header in headers:
+        command += ["-H", header]
+    if script is not None:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     for pct in ("50", "99"):
         result[f"p{pct}_ms"] = _wrk_ms(re.search(rf"\s{pct}%\s+(\S+)", out).group(1))
@@ -1008,11 +1022,7 @@ def http_figures(
         if wrk:
             for name, (path, target_rps) in endpoints.items():
                 # Both workers load templates and translations on first use: not part of it.
-                subprocess.run(
-                    [wrk, "-t2", "-c4", "-d2s", "--timeout", "30s", base + path],
-                    capture_output=True,
-                    check=True,
-                )
+                run_wrk(wrk, base + path, 2)
                 result = run_wrk(wrk, base + path, settings.load_seconds)
                 within = None
                 target = "0 errors"

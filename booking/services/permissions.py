@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from booking.extensions import db
-from booking.models import Booking, Membership, User, site_manager
+from booking.models import Booking, Membership, User
 from booking.services import catalogue
 from booking.services.errors import N_, NotPermitted
 
@@ -46,9 +46,8 @@ def managed_site_ids(user) -> set[int] | None:
         return set()
     if u.is_admin:
         return None
-    return set(
-        db.session.scalars(select(site_manager.c.site_id).where(site_manager.c.user_id == u.id))
-    )
+    managers = catalogue.current().managers
+    return {site_id for site_id, user_ids in managers.items() if u.id in user_ids}
 
 
 def manages_any_site(user) -> bool:

@@ -242,7 +242,7 @@ def search_rooms(
     if slots and query.weekly_until is not None and query.skip_closures:
         return search_weekly(query, zone=zone, now=now, partial_limit=0).matches
     # With a time, only the rooms found free become objects.
-    rooms = _load_rooms(room_ids(query, zone=zone, now=now)) if slots else filter_rooms(query)
+    rooms = _load_rooms(_room_ids(query, slots, now=now)) if slots else filter_rooms(query)
     matches = [RoomMatch(room, _score(room, query), tuple(slots)) for room in rooms]
     matches.sort(key=lambda m: (-m.score, m.room.site.name, m.room.name))
     return matches
@@ -257,14 +257,26 @@ def room_ids(
 ) -> list[int]:
     """The ids of the rooms ``search_rooms`` finds, in id order, without loading them (the API
     serialises rooms from its own per-catalogue cache)."""
-    slots = _query_slots(query, zone)
-    if slots and query.weekly_until is not None and query.skip_closures:
-        return sorted(m.room.id for m in search_rooms(query, zone=zone, now=now))
+    return _room_ids(query, _query_slots(query, zone), now=now, found=found)
+
+
+def _room_ids(
+    query: RoomQuery,
+    slots: Sequence[domain.Slot],
+    *,
+    now: datetime | None,
+    found: catalogue.Catalogue | None = None,
+) -> list[int]:
     found = found or catalogue.current()
     candidates = [room.id for room in _candidates(query, found)]
     if not slots:
         return candidates
-    return sorted(free_room_ids(candidates, slots, now=now or datetime.now(UTC), found=found))
+    now = now or datetime.now(UTC)
+    if query.weekly_until is not None and query.skip_closures:
+        # The weeks a room is closed are left out: free on every date that is left.
+        counts = count_free_dates(candidates, slots, now=now, skip_closures=True, found=found)
+        return sorted(i for i, c in counts.items() if c.dates and c.free == c.dates)
+    return sorted(free_room_ids(candidates, slots, now=now, found=found))
 
 
 def free_room_ids(
