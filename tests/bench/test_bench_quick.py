@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench import generate as gen
-from bench.run import run_suite
+from bench.run import Row, judge_surface, run_suite
 
 
 @pytest.fixture
@@ -118,7 +118,8 @@ def test_generator_and_quick_suite(tmp_path, bench_urls):
     figures = results["figures"]
     timed = [f for f in figures if f["median_ms"] is not None]
     names = {f["figure"].split(" ")[0] for f in timed}
-    assert {"1a", "1b", "1c", "2a", "2b", "2c", "2d", "3", "4a", "4b", "7a", "7b", "7c"} <= names
+    expected = {"1a", "1b", "1c", "2a", "2b", "2c", "2d", "2e", "3", "4a", "4b", "7a", "7b", "7c"}
+    assert expected <= names
     for figure in timed:
         assert 0 < figure["median_ms"] <= figure["p95_ms"], figure
         assert figure["samples"] >= 3, figure
@@ -147,3 +148,20 @@ def test_a_dataset_is_generated_in_a_fresh_checkout_without_bench_data(tmp_path,
     report = run.generate_dataset(url, "city", 1, tiny=True, in_process=False)
     assert report["profile"] == "city" and report["rows"]["occurrence"] > 0
     assert (tmp_path / "fresh" / ".data" / "generation.json").exists()
+
+
+def test_an_answer_over_http_is_judged_by_what_it_costs_beyond_its_service_call():
+    """#14's surface target: at most 2 ms (median) beyond the service call it answers with."""
+    service = [Row("2d free-room search", "postgresql", "peer ×1", 3.1, 3.5)]
+    service.append(Row("2e availability of one room", "postgresql", "peer ×1", 4.0, 4.4))
+    http = [
+        Row("5 search over HTTP, one request at a time", "postgresql", "peer ×1", 4.6, 5.0),
+        Row("5 availability over HTTP, one request at a time", "postgresql", "peer ×1", 6.5, 7.0),
+        Row("5 load: search, 2 workers, 4 connections", "postgresql", "peer ×1", 9.0),
+    ]
+    judge_surface(http, service)
+    search, availability, load = http
+    assert (search.within, search.extra["beyond_service_ms"]) == (True, 1.5)
+    assert (availability.within, availability.extra["beyond_service_ms"]) == (False, 2.5)
+    assert "2.50 ms beyond the service call (figure 2e)" in availability.notes
+    assert (load.within, load.target) == (None, "")
