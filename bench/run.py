@@ -1178,7 +1178,10 @@ def run_suite(
     http: bool = True,
     in_process_generation: bool = False,
     urls: dict[str, Callable[[str], str]] | None = None,
+    before: dict | None = None,
 ) -> dict:
+    """Generate the datasets, time every figure and write the results to ``out``; ``before``
+    (an earlier run's results.json) adds each figure's median then to results.md."""
     settings = Settings.for_mode(quick, http)
     urls = urls or database_urls(databases, quick)
     plans = [Plan("city", 1, True, True, http), Plan("peer", 1, False, False, http)]
@@ -1250,8 +1253,8 @@ def run_suite(
         "generation": generation,
         "figures": [asdict(r) for r in rows],
     }
-    write_results(results, query_plans, out)
-    print(markdown_table(rows))
+    write_results(results, query_plans, out, before)
+    print(markdown_table(rows, _before(before)[0]))
     print(f"\n{len(rows)} rows in {elapsed:.0f} s; written to {out}/")
     return results
 
@@ -1275,25 +1278,50 @@ def _ms(value: float | None) -> str:
     return f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
-def markdown_table(rows: list[Row]) -> str:
-    lines = [
-        "| Figure | Database | Dataset | Median ms | p95 ms | Target | Within target | Notes |",
-        "|---|---|---|---:|---:|---|---|---|",
-    ]
+def markdown_table(rows: list[Row], before: dict[tuple, Row] | None = None) -> str:
+    """The results as a table; with ``before`` (figures of an earlier run by figure, database
+    and dataset) each figure's median then and the change."""
+    head = "| Figure | Database | Dataset | Median ms | p95 ms |"
+    rule = "|---|---|---|---:|---:|"
+    if before is not None:
+        head += " Before ms | Change |"
+        rule += "---:|---:|"
+    lines = [head + " Target | Within target | Notes |", rule + "---|---|---|"]
     for r in rows:
         within = {True: "yes", False: "**no**", None: ""}[r.within]
-        lines.append(
-            f"| {r.figure} | {r.database} | {r.dataset} | {_ms(r.median_ms)} | "
-            f"{_ms(r.p95_ms)} | {r.target} | {within} | {r.notes} |"
-        )
+        line = f"| {r.figure} | {r.database} | {r.dataset} | {_ms(r.median_ms)} | {_ms(r.p95_ms)} |"
+        if before is not None:
+            then = before.get((r.figure, r.database, r.dataset))
+            was = then.median_ms if then is not None else None
+            change = f"{was / r.median_ms:.1f}× faster" if was and r.median_ms else ""
+            line += f" {_ms(was)} | {change} |"
+        lines.append(line + f" {r.target} | {within} | {r.notes} |")
     return "\n".join(lines)
 
 
-def write_results(results: dict, plans: dict[str, list[str]], out: Path) -> None:
+def _before(results: dict | None) -> tuple[dict[tuple, Row] | None, str]:
+    """An earlier run's figures by (figure, database, dataset), and a sentence naming the run.
+    Figures are matched by their whole name: one new or renamed since has no before value."""
+    if results is None:
+        return None, ""
+    rows = [Row(**r) for r in results["figures"]]
+    meta = results["meta"]
+    sentence = (
+        f"Before: commit {meta['commit']}, {meta['finished_at']}, load average before "
+        f"{meta['load_average_before'][0]}, after {meta['load_average_after'][0]}; the same "
+        "machine and settings unless that date says otherwise.\n\n"
+    )
+    return {(r.figure, r.database, r.dataset): r for r in rows}, sentence
+
+
+def write_results(
+    results: dict, plans: dict[str, list[str]], out: Path, before: dict | None = None
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     rows = [Row(**r) for r in results["figures"]]
     meta = results["meta"]
+    earlier, sentence = _before(before)
     (out / "results.md").write_text(
         f"# Benchmark results ({meta['mode']})\n\n"
         f"{meta['finished_at']}, commit {meta['commit']}, {meta['machine']}, "
@@ -1301,7 +1329,8 @@ def write_results(results: dict, plans: dict[str, list[str]], out: Path) -> None
         f"{meta['repetitions']} repetitions ({meta['write_repetitions']} for writes); "
         f"whole run {meta['seconds']:.0f} s; load average before "
         f"{meta['load_average_before'][0]}, after {meta['load_average_after'][0]}.\n\n"
-        + markdown_table(rows)
+        + sentence
+        + markdown_table(rows, earlier)
         + "\n"
     )
     for dbname, texts in plans.items():
@@ -1325,6 +1354,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-http", action="store_true", help="skip gunicorn and wrk")
     parser.add_argument("--out", type=Path, help="results folder (default bench/results)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="results.json of an earlier run: results.md shows each figure then and now",
+    )
     args = parser.parse_args(argv)
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     unknown = set(databases) - {"sqlite", "postgresql"}
@@ -1337,6 +1371,7 @@ def main(argv: list[str] | None = None) -> int:
         out=out,
         with_scale10=args.with_scale10,
         http=not args.no_http,
+        before=json.loads(args.before.read_text()) if args.before else None,
     )
     return 0
 

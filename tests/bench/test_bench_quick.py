@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench import generate as gen
-from bench.run import Row, judge_surface, run_suite
+from bench.run import Row, _before, judge_surface, markdown_table, run_suite
 
 
 @pytest.fixture
@@ -165,3 +165,28 @@ def test_an_answer_over_http_is_judged_by_what_it_costs_beyond_its_service_call(
     assert (availability.within, availability.extra["beyond_service_ms"]) == (False, 2.5)
     assert "2.50 ms beyond the service call (figure 2e)" in availability.notes
     assert (load.within, load.target) == (None, "")
+
+
+def test_results_show_each_figure_before_and_after():
+    """results.md records each figure's median of an earlier run (``--before``) beside today's."""
+    earlier = {
+        "meta": {
+            "commit": "95db201",
+            "finished_at": "2026-11-30T07:00:00+00:00",
+            "load_average_before": [0.5, 0.4, 0.3],
+            "load_average_after": [1.1, 0.9, 0.6],
+        },
+        "figures": [{"figure": "1a series", "database": "sqlite", "dataset": "city ×1",
+                     "median_ms": 12.0, "p95_ms": 13.0}],
+    }  # fmt: skip
+    now = [
+        Row("1a series", "sqlite", "city ×1", 6.0, 6.5),
+        Row("1a series", "postgresql", "city ×1", 9.0, 9.5),  # not in the earlier run
+    ]
+    before, sentence = _before(earlier)
+    table = markdown_table(now, before).splitlines()
+    assert "| Before ms | Change |" in table[0]
+    assert "| 6.00 | 6.50 | 12.00 | 2.0× faster |" in table[2]
+    assert "| 9.00 | 9.50 |  |  |" in table[3]
+    assert "commit 95db201" in sentence and "load average before 0.5" in sentence
+    assert "Before ms" not in markdown_table(now)
