@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -47,11 +47,16 @@ WEBSITE_MAX = 300
 
 @dataclass(frozen=True)
 class OrganisationCommand:
+    """What an organisation says about itself; ``email`` is its public contact address and
+    ``listed`` puts it in the public directory."""
+
     name: str
     kind: str
     district: str = ""
     description: str = ""
     website: str = ""
+    email: str = ""
+    listed: bool = False
 
 
 def _membership(user: User, organisation: Organisation) -> Membership | None:
@@ -94,15 +99,23 @@ def _validate(cmd: OrganisationCommand) -> OrganisationCommand:
     if len(website) > WEBSITE_MAX:
         raise InvalidRequest(N_("The web address is too long."), "website")
     check_single_line(website, "website")
-    return OrganisationCommand(name, kind.value, district, description, website)
+    email = (cmd.email or "").strip()
+    if email:
+        try:
+            email = normalise_email(email)
+        except InvalidRequest as exc:
+            raise InvalidRequest(exc.message, "email", code=exc.code) from None
+    return OrganisationCommand(
+        name, kind.value, district, description, website, email, bool(cmd.listed)
+    )
 
 
-def create_organisation(user, cmd: OrganisationCommand) -> Organisation:
-    """Create an organisation; its creator becomes its first admin."""
-    user = require_user(user)
-    cmd = _validate(cmd)
+def _name_free(name: str, organisation_id: int | None = None) -> None:
+    """Refuse a name another organisation has (letter case aside)."""
     taken = db.session.scalar(
-        select(Organisation.id).where(func.lower(Organisation.name) == cmd.name.lower())
+        select(Organisation.id).where(
+            func.lower(Organisation.name) == name.lower(), Organisation.id != (organisation_id or 0)
+        )
     )
     if taken is not None:
         # ``organisation_id`` lets a page offer to ask to join the organisation instead.
@@ -112,12 +125,21 @@ def create_organisation(user, cmd: OrganisationCommand) -> Organisation:
             code="name_taken",
             organisation_id=taken,
         )
+
+
+def create_organisation(user, cmd: OrganisationCommand) -> Organisation:
+    """Create an organisation; its creator becomes its first admin."""
+    user = require_user(user)
+    cmd = _validate(cmd)
+    _name_free(cmd.name)
     organisation = Organisation(
         name=cmd.name,
         kind=OrganisationKind(cmd.kind),
         district=cmd.district,
         description=cmd.description,
         website=cmd.website,
+        email=cmd.email,
+        listed=cmd.listed,
     )
     organisation.memberships.append(Membership(user=user, role=MemberRole.ADMIN))
     db.session.add(organisation)
@@ -148,6 +170,53 @@ def get_organisation(user, organisation_id: int) -> Organisation:
     )
     if organisation is None or not (user.is_admin or _membership(user, organisation)):
         raise NotFound(N_("There is no such organisation."))
+    return organisation
+
+
+def organisation_command(organisation: Organisation) -> OrganisationCommand:
+    """What the organisation says about itself now, as its profile form shows it."""
+    return OrganisationCommand(
+        name=organisation.name,
+        kind=organisation.kind.value,
+        district=organisation.district,
+        description=organisation.description,
+        website=organisation.website,
+        email=organisation.email,
+        listed=organisation.listed,
+    )
+
+
+def organisation_for_editing(user, organisation_id: int) -> Organisation:
+    """The organisation, if ``user`` is one of its admins or an administrator; its other
+    members are refused, everyone else does not learn that it exists."""
+    organisation = get_organisation(user, organisation_id)
+    if not can_manage_members(user, organisation):
+        raise NotPermitted(
+            N_("Only the organisation's admins can change its profile."), code="not_an_admin"
+        )
+    return organisation
+
+
+def update_organisation(user, organisation_id: int, cmd: OrganisationCommand) -> Organisation:
+    """Change the profile of an organisation (its admins): name, kind, district, description,
+    web and contact address, and whether the public directory lists it. Recorded in the audit
+    trail with each changed field before and after."""
+    begin_write()  # SQLite: the write lock before anything is read
+    organisation = organisation_for_editing(user, organisation_id)
+    cmd = _validate(cmd)
+    _name_free(cmd.name, organisation.id)
+    old = organisation_command(organisation)
+    changes = {
+        name: [getattr(old, name), value]
+        for name, value in asdict(cmd).items()
+        if getattr(old, name) != value
+    }
+    if not changes:
+        return organisation
+    for name, (_before, value) in changes.items():
+        setattr(organisation, name, OrganisationKind(value) if name == "kind" else value)
+    audit.record("organisation_updated", user, organisation_id=organisation.id, changes=changes)
+    db.session.flush()
     return organisation
 
 

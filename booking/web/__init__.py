@@ -13,6 +13,7 @@ bp = Blueprint("web", __name__)
 from booking.web import (  # noqa: E402, F401
     api_docs,
     book,
+    directory,
     helpers,
     home,
     manage,

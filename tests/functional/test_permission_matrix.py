@@ -230,6 +230,9 @@ CASES = [
     Case("GET", path("/"), same(200)),
     Case("GET", path("/about"), same(200)),
     Case("GET", path("/offers"), same(200)),
+    Case("GET", path("/directory"), same(200)),
+    Case("GET", path("/directory/{org}"), same(404)),  # Verein A is not listed
+    Case("GET", path("/help"), same(200)),
     Case("GET", path("/rooms/{room}"), same(200)),
     Case("GET", path("/sites/{site}"), same(200)),
     Case("GET", path("/api/v1/docs"), same(200)),
@@ -264,6 +267,13 @@ CASES = [
     Case("GET", path("/organisations/new"), logged_in(302, 200)),
     Case("POST", path("/organisations/new"), logged_in(302, 422), data=lambda w, r: {}),
     Case("GET", path("/organisations/{org}"), member_of_site_x(302, 200, 404, 404, 200)),
+    Case("GET", path("/organisations/{org}/edit"), member_of_site_x(302, 403, 404, 404, 200)),
+    Case(
+        "POST",
+        path("/organisations/{org}/edit"),
+        member_of_site_x(302, 403, 404, 404, 422),
+        data=lambda w, r: {"name": ""},
+    ),
     Case(
         "POST",
         path("/organisations/{org}/members"),

@@ -48,6 +48,24 @@ class OrganisationForm(FlaskForm):
         ]
 
 
+class OrganisationProfileForm(OrganisationForm):
+    """The profile an organisation's admins keep, and whether the public directory lists it."""
+
+    email = EmailField(
+        _l("Public contact e-mail address"),
+        validators=[Optional(), Length(max=254), single_line],
+        description=_l("Shown in the public directory. Leave it empty to show none."),
+    )
+    listed = BooleanField(
+        _l("List the organisation in the public directory “Who does what”"),
+        description=_l(
+            "Anyone can then read its name, kind, district, description, website and contact"
+            " address, and the dates of its public bookings. Members and private bookings are"
+            " never shown."
+        ),
+    )
+
+
 class AddMemberForm(FlaskForm):
     email = EmailField(
         _l("E-mail address of the person"),

@@ -26,6 +26,7 @@ from booking.web.organisations.forms import (
     DecideJoinForm,
     JoinForm,
     OrganisationForm,
+    OrganisationProfileForm,
     OrganisationSearchForm,
 )
 
@@ -108,6 +109,33 @@ def _render_show(organisation, add_form, status=200, decide_form=None):
 def show(organisation_id: int):
     organisation = service.get_organisation(current_user, organisation_id)
     return _render_show(organisation, AddMemberForm(formdata=None))
+
+
+@bp.route("/<int:organisation_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(organisation_id: int):
+    """The organisation's profile and its entry in the public directory (its admins)."""
+    organisation = service.organisation_for_editing(current_user, organisation_id)
+    form = OrganisationProfileForm(obj=service.organisation_command(organisation))
+    if form.validate_on_submit():
+        command = service.OrganisationCommand(
+            name=form.name.data,
+            kind=form.kind.data,
+            district=form.district.data or "",
+            description=form.description.data or "",
+            website=form.website.data or "",
+            email=form.email.data or "",
+            listed=bool(form.listed.data),
+        )
+        try:
+            service.update_organisation(current_user, organisation_id, command)
+        except InvalidRequest as exc:
+            field_error(form, exc)
+        else:
+            flash(_("The profile is saved."), "success")
+            return redirect(url_for("organisations.show", organisation_id=organisation_id))
+    status = 200 if not form.errors else 422
+    return render_template("organisations/edit.html", form=form, organisation=organisation), status
 
 
 @bp.post("/<int:organisation_id>/members")

@@ -1,0 +1,107 @@
+"""The public directory and the plain-language guide (#15) in chromium: a club's admin lists it
+on a desktop; a resident finds it on a phone without an account, with its next open offers.
+No serious axe violation, nothing wider than 360 px; screenshots of each page at 360 and
+1280 px go to test-artifacts/directory/."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import expect
+
+from booking.models import MemberRole, Membership
+from tests.conftest import PASSWORD
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "directory"
+PHONE = {"width": 360, "height": 740}
+WIDE = {"width": 1280, "height": 900}
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def check(page, axe, horizontal_scroll, name: str) -> None:
+    before = page.viewport_size
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("1280", WIDE), ("360", PHONE)):
+        page.set_viewport_size(size)
+        assert axe(page) == [], (name, label)
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+    assert not horizontal_scroll(page), name
+    page.set_viewport_size(before)
+
+
+def test_a_club_lists_itself_and_a_resident_finds_it(
+    page,
+    phone_page,
+    axe,
+    horizontal_scroll,
+    db,
+    make_user,
+    make_organisation,
+    make_site,
+    make_room,
+    make_booking,
+):
+    choir = make_organisation(name="Chor Harmonie", district="Hennen")
+    make_organisation(
+        name="Sprachcafé Sümmern",
+        district="Sümmern",
+        listed=True,
+        description="Deutsch üben bei Kaffee und Kuchen, jeden Donnerstag. Alle sind willkommen.",
+        website="https://sprachcafe.example.org",
+    )
+    ada = make_user(name="Ada Admin", email="ada@example.org", language="en")
+    ada.memberships.append(Membership(organisation=choir, role=MemberRole.ADMIN))
+    room = make_room(make_site(name="Stadtteilhaus Hennen", district="Hennen"), name="Saal")
+    first = date.today() + timedelta(days=3)
+    for week in range(4):
+        day = first + timedelta(weeks=week)
+        at = datetime(day.year, day.month, day.day, 18, tzinfo=BERLIN)
+        make_booking(
+            ada, room, at, title="Offene Chorprobe", is_public=True, organisation_id=choir.id
+        )
+    at = datetime(first.year, first.month, first.day, 20, tzinfo=BERLIN)
+    make_booking(ada, room, at, title="Vorstand", organisation_id=choir.id)
+    db.session.commit()
+
+    # The admin, on a desktop, lists the choir.
+    page.goto("/login")
+    page.fill("#email", "ada@example.org")
+    page.fill("#password", PASSWORD)
+    page.locator("#password").press("Enter")
+    page.wait_for_load_state()
+    page.goto(f"/organisations/{choir.id}")
+    expect(page.get_by_text("Not listed in the public directory.")).to_be_visible()
+    page.get_by_role("link", name="Edit profile").click()
+    page.fill("#description", "Wir singen jeden Dienstag. Neue Stimmen sind willkommen!")
+    page.fill("#email", "chor@example.org")
+    page.get_by_label("List the organisation in the public directory").check()
+    check(page, axe, horizontal_scroll, "edit-profile")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The profile is saved.")).to_be_visible()
+    expect(page.get_by_text("Listed in the public directory.")).to_be_visible()
+
+    # A resident without an account, on a phone, in German, finds it by a word.
+    resident = phone_page
+    resident.goto("/")
+    resident.get_by_role("navigation", name="Language").get_by_role(
+        "button", name="Deutsch"
+    ).click()
+    resident.get_by_role("link", name="Neu hier? So funktioniert es, Schritt für Schritt").click()
+    expect(resident.get_by_role("heading", name="So funktioniert es", level=1)).to_be_visible()
+    check(resident, axe, horizontal_scroll, "help")
+    resident.goto("/directory")
+    expect(resident.get_by_role("heading", name="2 Organisationen")).to_be_visible()
+    check(resident, axe, horizontal_scroll, "directory")
+    resident.fill("#directory-q", "stimmen")
+    resident.get_by_role("button", name="Organisationen zeigen").click()
+    expect(resident.get_by_role("heading", name="1 Organisation")).to_be_visible()
+    entry = resident.locator(".directory-list > li")
+    expect(entry.get_by_text("Offene Chorprobe")).to_have_count(3)
+    expect(entry.get_by_text("Vorstand")).to_have_count(0)
+    entry.get_by_role("link", name="Alle 4 kommenden Termine – Chor Harmonie").click()
+    expect(resident.get_by_role("heading", name="Chor Harmonie", level=1)).to_be_visible()
+    expect(resident.get_by_text("4 kommende Termine")).to_be_visible()
+    expect(resident.get_by_role("link", name="chor@example.org")).to_be_visible()
+    check(resident, axe, horizontal_scroll, "directory-entry")
