@@ -73,7 +73,7 @@ ICAL_STATUS = {
 
 def calendar_name(feed: Feed, site_name: str) -> str:
     words = WORDS[feed.lang]
-    if feed.kind in ("room", "site", "booking") and feed.label:
+    if feed.kind in ("room", "site", "booking", "offer") and feed.label:
         return feed.label
     if feed.kind == "public":
         name = f"{words['public']} – {site_name}"

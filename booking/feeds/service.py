@@ -41,7 +41,7 @@ from booking.models import (
     utcnow,
 )
 from booking.models.feed_changes import ALL_BOOKINGS, EVERYTHING, PUBLIC, ceil_second, latest_change
-from booking.services import visibility
+from booking.services import queries, visibility
 from booking.services.errors import N_, InvalidRequest, NotFound
 from booking.services.permissions import authenticated, require_user
 from booking.services.visibility import get_booking
@@ -230,6 +230,7 @@ PUBLIC_OFFERS_IN_DISTRICT = Selection(*_PUBLIC, func.lower(Site.district) == bin
 USER = Selection(visibility.PARTY_OR_MANAGER, _CURRENT, *_IN_WINDOW)
 EVERY_BOOKING = Selection(_CURRENT, *_IN_WINDOW)  # administrators manage every site
 ONE_BOOKING = Selection(Occurrence.booking_id == bindparam("booking_id"))
+ONE_OFFER = Selection(*_PUBLIC, Occurrence.booking_id == bindparam("booking_id"))
 
 
 @dataclass
@@ -445,6 +446,26 @@ def booking_feed(user, booking_id: int, lang: str | None) -> Feed:
         booking=booking,
         user=user,
         label=booking.title,
+    )
+
+
+def offer_feed(booking_id: int, lang: str, config) -> Feed:
+    """One open offer's upcoming dates, for anyone: what ``/offers/<id>`` shows."""
+    offer = queries.open_offer(booking_id)
+    window, today = _config_window(config)
+    upcoming = Window(today, window.end)
+    return Feed(
+        kind="offer",
+        lang=lang,
+        selection=ONE_OFFER,
+        values={"booking_id": offer.booking.id, **upcoming.values()},
+        scopes={EVERYTHING, PUBLIC, f"booking:{offer.booking.id}"},
+        detailed=False,
+        timezone=offer.booking.room.site.timezone,
+        params=(offer.booking.id,),
+        window=upcoming,
+        day_start=today,
+        label=offer.booking.title,
     )
 
 

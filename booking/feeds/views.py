@@ -82,6 +82,13 @@ def public():
     return _answer(feed, cache_control=PUBLIC_CACHE, filename="public.ics")
 
 
+@bp.get("/offers/<int:booking_id>.ics")
+def offer(booking_id: int):
+    """An open offer's upcoming dates, to subscribe to or import (linked from its page)."""
+    feed = service.offer_feed(booking_id, _lang(), current_app.config)
+    return _answer(feed, cache_control=PUBLIC_CACHE, filename=f"offer-{booking_id}.ics")
+
+
 @bp.get("/ical/feed/<token>.ics")
 def personal(token: str):
     feed = service.personal_feed(token, request.args.get("lang"), current_app.config)

@@ -25,7 +25,7 @@ from booking.extensions import db
 from booking.models import AuditEvent, Booking, Organisation, Room, Site, User
 from booking.services import permissions, visibility
 from booking.services.errors import N_, InvalidRequest, NotFound, NotPermitted
-from booking.services.queries import Paged
+from booking.services.paging import Paged
 
 
 def record(

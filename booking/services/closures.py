@@ -31,7 +31,7 @@ from booking.models import Booking, Closure, Occurrence, OccurrenceStatus, Room,
 from booking.services import audit as audit_trail
 from booking.services import decisions, occupancy, permissions
 from booking.services.errors import N_, InvalidRequest, NotFound, NotPermitted
-from booking.services.queries import Paged
+from booking.services.paging import Paged
 from booking.services.requests import ACTIVE, now_or
 
 REASON_MAX = 200

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased, selectinload
 from booking.extensions import db
 from booking.models import Booking, Occurrence, Organisation, OrganisationKind, Room
 from booking.services.errors import N_, InvalidRequest, NotFound
-from booking.services.queries import Paged
+from booking.services.paging import Paged
 from booking.services.search import upcoming_public
 
 PER_PAGE = 20

@@ -16,7 +16,7 @@ from booking.extensions import db
 from booking.models import Booking, Occurrence, OccurrenceStatus, Organisation, Room, Site
 from booking.services import catalogue, permissions, places
 from booking.services.errors import N_, InvalidTransition, NotFound, NotPermitted
-from booking.services.queries import Paged
+from booking.services.paging import Paged
 from booking.services.room_context import load_context
 from booking.services.visibility import get_booking
 

@@ -35,8 +35,8 @@ from booking.services.errors import (
     NotFound,
     NotPermitted,
 )
+from booking.services.paging import Paged
 from booking.services.permissions import authenticated, require_user
-from booking.services.queries import Paged
 from booking.services.text import check_clean_text, check_single_line
 
 NAME_MAX = 200

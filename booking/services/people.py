@@ -37,8 +37,8 @@ from booking.models import (
 )
 from booking.services import accounts, audit
 from booking.services.errors import N_, InvalidRequest, NotFound, NotPermitted
+from booking.services.paging import Paged
 from booking.services.permissions import can_manage_site, require_user
-from booking.services.queries import Paged
 
 PER_PAGE = 25
 QUERY_MAX = 200

@@ -11,29 +11,10 @@ from sqlalchemy.orm import selectinload
 
 from booking import domain
 from booking.extensions import db
-from booking.models import Booking, Occurrence, Room, Site
+from booking.models import Booking, Occurrence, OccurrenceStatus, Room, Site
 from booking.services import search, visibility
-
-
-class Paged:
-    """What the pager needs of a page with ``page``, ``per_page`` and ``total``."""
-
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
+from booking.services.errors import N_, NotFound
+from booking.services.paging import Paged
 
 MY_BOOKINGS_PER_PAGE = 10
 
@@ -148,6 +129,49 @@ def open_offers(
         .offset((page - 1) * per_page)
     ).all()
     return OfferPage(list(items), page, per_page, total)
+
+
+OFFER_DATES_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One open offer: a public booking, its next approved dates and how many are coming."""
+
+    booking: Booking
+    dates: list[Occurrence]
+    upcoming: int
+
+
+def open_offer(booking_id: int, *, now: datetime | None = None) -> Offer:
+    """A public booking as its shareable page shows it: NotFound unless it is public, in an
+    active room of an active site, and has an approved date (a request not yet approved is no
+    offer, and nothing of it is shown)."""
+    booking = db.session.scalar(
+        select(Booking)
+        .join(Room, Room.id == Booking.room_id)
+        .join(Site, Site.id == Room.site_id)
+        .where(
+            Booking.id == booking_id,
+            Booking.is_public,
+            Room.active,
+            Site.active,
+            exists().where(
+                Occurrence.booking_id == Booking.id,
+                Occurrence.status == OccurrenceStatus.APPROVED,
+            ),
+        )
+        .options(
+            selectinload(Booking.organisation),
+            selectinload(Booking.room).selectinload(Room.site),
+        )
+    )
+    if booking is None:
+        raise NotFound(N_("There is no such open offer."))
+    upcoming = search.upcoming_public(start=now).where(Occurrence.booking_id == booking.id)
+    total = db.session.scalar(select(func.count()).select_from(upcoming.subquery())) or 0
+    dates = db.session.scalars(upcoming.limit(OFFER_DATES_SHOWN)).all()
+    return Offer(booking, list(dates), total)
 
 
 def districts() -> list[str]:

@@ -185,3 +185,11 @@ def offers():
         ),
         422 if errors else 200,
     )
+
+
+@bp.get("/offers/<int:booking_id>")
+def offer(booking_id: int):
+    """One open offer, to share: what, who, where (with the room's accessibility) and when."""
+    found = queries.open_offer(booking_id)
+    listed = found.booking.organisation is not None and found.booking.organisation.listed
+    return render_template("web/offer.html", offer=found, listed=listed)

@@ -53,7 +53,8 @@ def test_a_club_lists_itself_and_a_resident_finds_it(
     )
     ada = make_user(name="Ada Admin", email="ada@example.org", language="en")
     ada.memberships.append(Membership(organisation=choir, role=MemberRole.ADMIN))
-    room = make_room(make_site(name="Stadtteilhaus Hennen", district="Hennen"), name="Saal")
+    site = make_site(name="Stadtteilhaus Hennen", district="Hennen")
+    room = make_room(site, name="Saal", step_free=True, accessible_toilet=True)
     first = date.today() + timedelta(days=3)
     for week in range(4):
         day = first + timedelta(weeks=week)
@@ -105,3 +106,8 @@ def test_a_club_lists_itself_and_a_resident_finds_it(
     expect(resident.get_by_text("4 kommende Termine")).to_be_visible()
     expect(resident.get_by_role("link", name="chor@example.org")).to_be_visible()
     check(resident, axe, horizontal_scroll, "directory-entry")
+    resident.get_by_role("link", name="Offene Chorprobe").first.click()
+    expect(resident.get_by_role("heading", name="Offene Chorprobe", level=1)).to_be_visible()
+    expect(resident.get_by_text("stufenloser Zugang")).to_be_visible()
+    expect(resident.get_by_role("link", name="In meinen Kalender (.ics)")).to_be_visible()
+    check(resident, axe, horizontal_scroll, "offer")

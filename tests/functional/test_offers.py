@@ -77,3 +77,44 @@ def test_pagination(client, db, make_room, make_user, make_booking):
     second = client.get("/offers?page=2", headers=EN).text
     assert second.count('class="offer"') == 5
     assert "page=1" in second
+
+
+def test_an_offer_has_its_own_page_and_calendar(
+    client, db, make_site, make_room, make_user, make_booking, make_organisation
+):
+    choir = make_organisation(name="Chor Letmathe", listed=True)
+    site = make_site(name="Stadtteilhaus", district="Letmathe")
+    room = make_room(site, name="Saal", step_free=True, hearing_loop=True)
+    member = make_user(organisations=[choir])
+    details = {"description": "Alle Stimmen willkommen", "organisation_id": choir.id}
+    first = make_booking(member, room, at(2), title="Offene Probe", is_public=True, **details)
+    page = client.get("/offers", headers=EN).text
+    assert f'href="/offers/{first.id}"' in page
+    response = client.get(f"/offers/{first.id}", headers=EN)
+    assert response.status_code == 200
+    shown = response.text
+    for text in ("Offene Probe", "Alle Stimmen willkommen", "by Chor Letmathe", "Saal",
+                 "step-free access", "hearing loop", "1 upcoming date"):  # fmt: skip
+        assert text in shown, text
+    assert f'href="/directory/{choir.id}"' in shown  # the organisation is listed
+    assert f'href="/offers/{first.id}.ics"' in shown
+    feed = client.get(f"/offers/{first.id}.ics")
+    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    body = feed.get_data(as_text=True)
+    assert body.count("BEGIN:VEVENT") == 1 and "SUMMARY:Offene Probe" in body
+
+
+def test_no_page_for_what_is_not_an_open_offer(
+    client, db, make_site, make_room, make_user, make_booking
+):
+    room = make_room(make_site())
+    manual = make_room(make_site(), approval_policy=ApprovalPolicy.MANUAL)
+    user = make_user()
+    private = make_booking(user, room, at(2), title="Vorstand")
+    waiting = make_booking(user, manual, at(3), title="Noch nicht genehmigt", is_public=True)
+    for booking in (private, waiting):
+        for path in (f"/offers/{booking.id}", f"/offers/{booking.id}.ics"):
+            response = client.get(path, headers=EN)
+            assert response.status_code == 404, path
+            assert booking.title not in response.get_data(as_text=True)
+    assert client.get("/offers/424242", headers=EN).status_code == 404
