@@ -33,6 +33,15 @@ def _float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+def _frame_ancestors(value: str) -> str:
+    """A CSP source list (``*``, or origins separated by spaces); refuse anything that could
+    end the directive and start another."""
+    value = " ".join(value.split()) or "*"
+    if any(c in value for c in ";,") or not value.isprintable():
+        raise ValueError(f"EMBED_FRAME_ANCESTORS is not a list of origins: {value!r}")
+    return value
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the common ``postgres://``/``postgresql://`` spellings and use psycopg 3."""
     if url.startswith("postgres://"):
@@ -155,6 +164,9 @@ class Config:
         self.FEED_DAYS_AHEAD = _int("FEED_DAYS_AHEAD", 548)
         # Rendered feed bodies kept per process, keyed by ETag (0 turns the cache off).
         self.FEED_CACHE_BYTES = _int("FEED_CACHE_BYTES", 32 * 1024 * 1024)
+        # Which sites may show the embeddable offers list (/embed/offers) in a frame: a CSP
+        # frame-ancestors source list; "*" (the default) means any, e.g. "https://www.iserlohn.de".
+        self.EMBED_FRAME_ANCESTORS = _frame_ancestors(os.environ.get("EMBED_FRAME_ANCESTORS", ""))
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -410,6 +410,7 @@ class OrganisationOut(BaseModel):
     district: str
     description: str
     website: str
+    email: str = Field(description="The public contact address; empty if none.")
 
 
 class OccurrenceOut(BaseModel):

@@ -262,6 +262,7 @@ def organisation_out(organisation: Organisation) -> OrganisationOut:
         district=organisation.district,
         description=organisation.description,
         website=organisation.website,
+        email=organisation.email,
     )
 
 
@@ -505,8 +506,9 @@ def room_availability(user: User | None, room_id: int, query: AvailabilityQuery)
     public=True,
 )
 def list_organisations(user: User | None, query: PageQuery):
-    """Associations, initiatives and others active in the city, ordered by id."""
-    rows = _by_id(select(Organisation), Organisation.id, query)
+    """Associations, initiatives and others active in the city that chose to be listed in the
+    public directory (`/directory`), ordered by id, with what they say about themselves."""
+    rows = _by_id(select(Organisation).where(Organisation.listed), Organisation.id, query)
     return _page(rows, query.limit, lambda o: (o.id,), organisation_out)
 
 

@@ -141,12 +141,12 @@ def room(room_id: int):
     )
 
 
-@bp.get("/offers")
-def offers():
+def _offer_filters() -> tuple[dict, dict[str, str]]:
+    """The offers' filters from the query string (district, from, to) and what is wrong with
+    them, by field: the list page and the embeddable list read them alike."""
     district = request.args.get("district", "")
-    districts = queries.districts()
     errors: dict[str, str] = {}
-    if district and district not in districts:
+    if district and district not in queries.districts():
         errors["district"] = _("There is no such district.")
     bounds: dict[str, date | None] = {}
     for name in ("from", "to"):
@@ -162,28 +162,57 @@ def offers():
                 errors[name] = _("Please give a date like 2026-12-01.")
     if bounds["from"] and bounds["to"] and bounds["to"] < bounds["from"]:
         errors["to"] = _("The end date must not be before the start date.")
+    filters = {
+        "district": district or None,
+        "date_from": bounds["from"],
+        "date_to": bounds["to"],
+        "zone": ZoneInfo(current_app.config["BOOKING_TIMEZONE"]),
+    }
+    return filters, errors
+
+
+@bp.get("/offers")
+def offers():
+    filters, errors = _offer_filters()
     page = None
     if not errors:
-        page = queries.open_offers(
-            district=district or None,
-            date_from=bounds["from"],
-            date_to=bounds["to"],
-            page=page_number(),
-            zone=ZoneInfo(current_app.config["BOOKING_TIMEZONE"]),
-        )
+        page = queries.open_offers(page=page_number(), **filters)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return (
         render_template(
             "web/offers.html",
             page=page,
-            districts=districts,
-            district=district,
+            districts=queries.districts(),
+            district=request.args.get("district", ""),
             date_from=request.args.get("from", ""),
             date_to=request.args.get("to", ""),
             errors=errors,
             args=args,
         ),
         422 if errors else 200,
+    )
+
+
+EMBED_DEFAULT, EMBED_MAX = 10, 50
+
+
+@bp.get("/embed/offers")
+def embed_offers():
+    """The next open offers as a small page for other sites to frame (the city portal, a
+    district newsletter): ``district``, ``from``, ``to`` as on /offers, ``limit`` (1-50, 10 by
+    default), ``lang``. Links open the offer's page here, in a new tab."""
+    filters, errors = _offer_filters()
+    limit = request.args.get("limit", "").strip()
+    if not limit:
+        per_page = EMBED_DEFAULT
+    elif limit.isdigit() and 1 <= int(limit) <= EMBED_MAX:
+        per_page = int(limit)
+    else:
+        errors["limit"] = _("Give a number from 1 to %(max)d.", max=EMBED_MAX)
+    page = None if errors else queries.open_offers(per_page=per_page, **filters)
+    args = {k: v for k, v in request.args.items() if k in ("district", "from", "to") and v}
+    return render_template("embed/offers.html", page=page, errors=errors, args=args), (
+        422 if errors else 200
     )
 
 

@@ -51,6 +51,16 @@ OUTBOX_POLICY = CONTENT_SECURITY_POLICY.replace(
     "style-src 'self'", "style-src 'self' 'unsafe-inline'"
 )
 
+# The embeddable offers list (/embed/offers) is meant to be framed by other sites (the city
+# portal, a district newsletter): it may be framed by EMBED_FRAME_ANCESTORS, holds no form and
+# sets no cookie. Every other page may not be framed at all.
+EMBED_ENDPOINTS = frozenset({"web.embed_offers"})
+
+
+def embed_policy(ancestors: str) -> str:
+    return CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+
+
 # A year, the usual value for sites that are HTTPS-only for good. No includeSubDomains: other
 # services under the same parent domain are not ours to commit to HTTPS.
 HSTS = "max-age=31536000"
@@ -66,11 +76,15 @@ def sends_hsts(app: Flask) -> bool:
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
     outbox = request.endpoint in INLINE_STYLE_ENDPOINTS
+    embedded = request.endpoint in EMBED_ENDPOINTS
     policy = OUTBOX_POLICY if outbox else CONTENT_SECURITY_POLICY
+    if embedded:
+        policy = embed_policy(current_app.config.get("EMBED_FRAME_ANCESTORS", "*"))
     headers.setdefault("Content-Security-Policy", policy)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    # For browsers that do not know CSP's frame-ancestors.
-    headers.setdefault("X-Frame-Options", "DENY")
+    if not embedded:
+        # For browsers that do not know CSP's frame-ancestors.
+        headers.setdefault("X-Frame-Options", "DENY")
     if request.endpoint in LINK_PAGE_ENDPOINTS:
         headers["Referrer-Policy"] = LINK_PAGE_REFERRER_POLICY
     else:

@@ -172,15 +172,22 @@ def test_availability_rejects_bad_windows(client, make_room):
 
 
 def test_organisations_directory(client, make_organisation):
-    first = make_organisation(name="TuS Iserlohn", district="Innenstadt", email="vorstand@tus.de")
-    make_organisation(name="Schachfreunde")
+    """The same opt-in as the web directory: only listed organisations, with their public
+    contact address; nothing of the others."""
+    first = make_organisation(
+        name="TuS Iserlohn", district="Innenstadt", email="info@tus.example.org", listed=True
+    )
+    make_organisation(name="Schachfreunde", listed=True)
+    make_organisation(name="Stiller Verein", email="vorstand@still.example.org")
     db.session.commit()
     body = client.get("/api/v1/organisations").get_json()
     assert [o["name"] for o in body["items"]] == ["TuS Iserlohn", "Schachfreunde"]
     assert body["items"][0]["id"] == first.id
     assert body["items"][0]["district"] == "Innenstadt"
     assert body["items"][0]["kind"] == "association"
-    assert "vorstand@tus.de" not in str(body)  # contact addresses are not published
+    assert body["items"][0]["email"] == "info@tus.example.org"
+    assert body["items"][1]["email"] == ""
+    assert "Stiller Verein" not in str(body) and "vorstand@still" not in str(body)
 
 
 def test_open_offers_lists_only_upcoming_public_approved(
@@ -202,7 +209,7 @@ def test_open_offers_lists_only_upcoming_public_approved(
 
 
 def test_pagination_is_stable_and_complete(client, make_organisation):
-    created = [make_organisation().id for _ in range(7)]
+    created = [make_organisation(listed=True).id for _ in range(7)]
     db.session.commit()
     url, seen = "/api/v1/organisations?limit=3", []
     pages = 0
@@ -211,7 +218,7 @@ def test_pagination_is_stable_and_complete(client, make_organisation):
         assert body["limit"] == 3
         seen.extend(o["id"] for o in body["items"])
         if pages == 0:
-            make_organisation()  # added while paging: appears at the end, nothing shifts
+            make_organisation(listed=True)  # added while paging: at the end, nothing shifts
             db.session.commit()
         url = body["next"]
         pages += 1

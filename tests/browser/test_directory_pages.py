@@ -5,6 +5,10 @@ No serious axe violation, nothing wider than 360 px; screenshots of each page at
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import threading
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +22,32 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "directory"
 PHONE = {"width": 360, "height": 740}
 WIDE = {"width": 1280, "height": 900}
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@contextlib.contextmanager
+def _serve(html: str) -> Iterator[str]:
+    """A second web server on this machine that answers every GET with ``html``."""
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def check(page, axe, horizontal_scroll, name: str) -> None:
@@ -111,3 +141,49 @@ def test_a_club_lists_itself_and_a_resident_finds_it(
     expect(resident.get_by_text("stufenloser Zugang")).to_be_visible()
     expect(resident.get_by_role("link", name="In meinen Kalender (.ics)")).to_be_visible()
     check(resident, axe, horizontal_scroll, "offer")
+
+
+def test_another_site_frames_the_offers_list(
+    page, phone_page, axe, horizontal_scroll, live_server, db, make_user, make_site, make_room,
+    make_booking,
+):  # fmt: skip
+    """A city portal (another origin) shows /embed/offers in a frame; a link opens the offer in
+    a new tab; the ordinary pages refuse to be framed."""
+    room = make_room(make_site(name="Stadtbücherei", district="Innenstadt"), name="Lesesaal")
+    day = date.today() + timedelta(days=2)
+    at = datetime(day.year, day.month, day.day, 17, tzinfo=BERLIN)
+    offer = make_booking(make_user(), room, at, title="Vorlesestunde", is_public=True)
+    db.session.commit()
+    portal = (
+        '<!doctype html><html lang="de"><head><title>Stadtportal</title></head><body>'
+        "<h1>Stadtportal Iserlohn</h1>"
+        f'<iframe title="Offene Angebote" src="{live_server}/embed/offers?lang=de" '
+        'width="600" height="420"></iframe>'
+        f'<iframe title="Raumsuche" src="{live_server}/offers" width="600" height="200"></iframe>'
+        "</body></html>"
+    )
+    # The portal is another origin: a second little server on this machine (a page the browser
+    # made up itself would count as public, and browsers keep public pages from framing loopback).
+    with _serve(portal) as other:
+        page.goto(other)
+        frame = page.frame_locator('iframe[title="Offene Angebote"]')
+        link = frame.get_by_role("link", name="Vorlesestunde")
+        expect(link).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        blocked = page.frame_locator('iframe[title="Raumsuche"]')
+        expect(blocked.get_by_role("heading", name="Open offers")).to_have_count(0)
+        urls = sorted(f.url for f in page.frames[1:])
+        assert urls[0].startswith("chrome-error:"), urls  # the browser refused to show /offers
+        assert urls[1].endswith("/embed/offers?lang=de"), urls
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "embed-in-portal-1280.png"), full_page=True)
+        with page.expect_popup() as opened:
+            link.click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url.endswith(f"/offers/{offer.id}")
+    expect(tab.get_by_role("heading", name="Vorlesestunde", level=1)).to_be_visible()
+
+    phone_page.goto("/embed/offers")
+    expect(phone_page.get_by_role("link", name="Vorlesestunde")).to_be_visible()
+    check(phone_page, axe, horizontal_scroll, "embed")

@@ -233,6 +233,7 @@ CASES = [
     Case("GET", path("/offers/{bx}"), same(404)),  # private: no open offer
     Case("GET", path("/offers/{bx}.ics"), same(404)),
     Case("GET", path("/directory"), same(200)),
+    Case("GET", path("/embed/offers"), same(200)),
     Case("GET", path("/directory/{org}"), same(404)),  # Verein A is not listed
     Case("GET", path("/help"), same(200)),
     Case("GET", path("/rooms/{room}"), same(200)),
