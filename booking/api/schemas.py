@@ -295,6 +295,12 @@ class BookingsQuery(PageQuery):
 
 class OffersQuery(PageQuery):
     district: Annotated[str, NoNul, Field(max_length=100)] | None = None
+    q: Annotated[str, NoNul, Field(max_length=100)] | None = Field(
+        None,
+        description="Words the title or description must hold (PostgreSQL: German stems; "
+        "SQLite: word beginnings).",
+    )
+    accessible: bool = Field(False, description="Only offers in step-free rooms.")
 
 
 # --- responses --------------------------------------------------------------------------------

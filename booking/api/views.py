@@ -524,7 +524,10 @@ def list_organisations(user: User | None, query: PageQuery):
 )
 def list_open_offers(user: User | None, query: OffersQuery):
     """Upcoming approved dates of public bookings, soonest first (ties by id)."""
-    stmt = search.upcoming_public(district=query.district).options(
+    words = search.offer_words(query.q)
+    stmt = search.upcoming_public(
+        district=query.district, words=words, accessible=query.accessible
+    ).options(
         selectinload(Occurrence.booking).selectinload(Booking.organisation),
         selectinload(Occurrence.room).selectinload(Room.site),
     )

@@ -1,7 +1,7 @@
 """The data model. Import models from here."""
 
 from booking.models.api import ApiToken
-from booking.models.bookings import AuditEvent, Booking, Occupancy, Occurrence
+from booking.models.bookings import BOOKING_TEXT_VECTOR, AuditEvent, Booking, Occupancy, Occurrence
 from booking.models.enums import (
     ApprovalPolicy,
     JoinStatus,
@@ -39,6 +39,7 @@ from booking.models.types import UTCDateTime, utcnow
 from booking.models import feed_changes  # noqa: F401  isort: skip
 
 __all__ = [
+    "BOOKING_TEXT_VECTOR",
     "ApiToken",
     "ApprovalPolicy",
     "AuditEvent",

@@ -25,6 +25,13 @@ from booking.models.places import Room
 from booking.models.types import UTCDateTime, utcnow
 from booking.models.util import str_enum
 
+# A booking's title and description as German text-search words (PostgreSQL): the expression
+# of the GIN index of migration 0017, which queries must repeat to use it, bracketed as
+# PostgreSQL shows it back (so that comparing the models with the database finds them equal).
+BOOKING_TEXT_VECTOR = (
+    "to_tsvector('german', (coalesce(title, '') || ' ') || coalesce(description, ''))"
+)
+
 
 class Booking(db.Model):
     """What was asked for: one date or a series, by a user, usually for an organisation."""
@@ -69,7 +76,13 @@ class Booking(db.Model):
         back_populates="booking", cascade="all, delete-orphan", order_by="Occurrence.starts_at"
     )
 
-    __table_args__ = (CheckConstraint("attendees IS NULL OR attendees >= 0", name="attendees"),)
+    __table_args__ = (
+        CheckConstraint("attendees IS NULL OR attendees >= 0", name="attendees"),
+        # Full-text search over the open offers (migration 0017; SQLite has an FTS5 table).
+        Index("ix_booking_text_search", text(BOOKING_TEXT_VECTOR), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+    )
 
     def __repr__(self) -> str:
         return f"<Booking {self.id}>"

@@ -101,6 +101,8 @@ def open_offers(
     district: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    q: str = "",
+    accessible: bool = False,
     page: int = 1,
     per_page: int = 20,
     zone: ZoneInfo | None = None,
@@ -108,8 +110,10 @@ def open_offers(
 ) -> OfferPage:
     """Upcoming approved dates of public bookings in active rooms, soonest first.
 
-    ``date_from``/``date_to`` are inclusive local dates in ``zone`` (the city's zone).
+    ``date_from``/``date_to`` are inclusive local dates in ``zone`` (the city's zone); ``q``
+    the words an offer's title or description must hold; ``accessible``: step-free rooms only.
     """
+    words = search.offer_words(q)
     zone = zone or ZoneInfo("Europe/Berlin")
     lower = now or datetime.now(UTC)
     if date_from is not None:
@@ -117,7 +121,9 @@ def open_offers(
     upper = None
     if date_to is not None:
         upper = domain.from_local(datetime.combine(date_to + timedelta(days=1), time(0)), zone)
-    stmt = search.upcoming_public(district=district or None, start=lower, end=upper)
+    stmt = search.upcoming_public(
+        district=district or None, start=lower, end=upper, words=words, accessible=accessible
+    )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = min(max(1, page), max(1, -(-total // per_page)))  # past the end: the last page
     items = db.session.scalars(

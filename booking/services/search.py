@@ -7,17 +7,19 @@ hours, closures, occupancy), whatever the number of rooms; the pure core then de
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Integer, column, func, literal_column, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
 from booking import domain
 from booking.extensions import db
 from booking.models import (
+    BOOKING_TEXT_VECTOR,
     Booking,
     Occupancy,
     Occurrence,
@@ -617,10 +619,48 @@ def room_week(room: Room, monday: date, *, user=None) -> RoomWeek:
     return RoomWeek(room=room, zone=zone, monday=monday, days=days, detailed=availability.detailed)
 
 
+WORDS_MAX = 100
+
+
+def offer_words(text: str | None) -> list[str]:
+    """The words of a search for offers (letters and digits; at most ``WORDS_MAX`` characters
+    typed, else ``InvalidRequest`` on ``q``); punctuation alone searches for nothing."""
+    text = (text or "").strip()
+    if len(text) > WORDS_MAX:
+        raise InvalidRequest(
+            N_("Search for at most %(max)d characters."), "q", code="query_too_long", max=WORDS_MAX
+        )
+    return re.findall(r"\w+", text)
+
+
+def _matching_words(words: list[str]):
+    """Bookings whose title or description holds every word: PostgreSQL by German stems (the
+    GIN index of migration 0017), SQLite by word beginnings (its FTS5 table ``booking_text``)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        vector = BOOKING_TEXT_VECTOR.replace("(title", "(booking.title").replace(
+            "(description", "(booking.description"
+        )
+        query = func.plainto_tsquery(literal_column("'german'"), " ".join(words))
+        return literal_column(vector).op("@@")(query)
+    # Each word quoted (no FTS5 syntax gets through) and matched by its beginning.
+    match = " ".join('"' + w.replace('"', "") + '"*' for w in words)
+    found = text("SELECT rowid FROM booking_text WHERE booking_text MATCH :match").bindparams(
+        match=match
+    )
+    return Booking.id.in_(found.columns(column("rowid", Integer)))
+
+
 def upcoming_public(
-    *, district: str | None = None, start: datetime | None = None, end: datetime | None = None
+    *,
+    district: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    words: list[str] | None = None,
+    accessible: bool = False,
 ):
-    """A select of approved dates of public bookings (open offers), soonest first."""
+    """A select of approved dates of public bookings (open offers), soonest first; with
+    ``words`` only those whose title or description holds all of them, with ``accessible`` only
+    in step-free rooms."""
     start = start or datetime.now(UTC)
     stmt = (
         select(Occurrence)
@@ -640,4 +680,8 @@ def upcoming_public(
         stmt = stmt.where(Occurrence.starts_at < end)
     if district:
         stmt = stmt.where(Site.district == district)
+    if words:
+        stmt = stmt.where(_matching_words(words))
+    if accessible:
+        stmt = stmt.where(Room.step_free)
     return stmt

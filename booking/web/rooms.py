@@ -13,7 +13,7 @@ from booking import domain
 from booking.extensions import db
 from booking.input_guard import FIRST_YEAR, LAST_YEAR, page_number
 from booking.models import Site
-from booking.services import queries, room_context, visibility
+from booking.services import queries, room_context, search, visibility
 from booking.services.search import room_week, week_start
 from booking.web import bp
 from booking.web.forms import WEEKDAYS
@@ -142,8 +142,8 @@ def room(room_id: int):
 
 
 def _offer_filters() -> tuple[dict, dict[str, str]]:
-    """The offers' filters from the query string (district, from, to) and what is wrong with
-    them, by field: the list page and the embeddable list read them alike."""
+    """The offers' filters from the query string (q, district, from, to, accessible) and what
+    is wrong with them, by field: the list page and the embeddable list read them alike."""
     district = request.args.get("district", "")
     errors: dict[str, str] = {}
     if district and district not in queries.districts():
@@ -162,10 +162,15 @@ def _offer_filters() -> tuple[dict, dict[str, str]]:
                 errors[name] = _("Please give a date like 2026-12-01.")
     if bounds["from"] and bounds["to"] and bounds["to"] < bounds["from"]:
         errors["to"] = _("The end date must not be before the start date.")
+    q = request.args.get("q", "")
+    if len(q.strip()) > search.WORDS_MAX:
+        errors["q"] = _("Search for at most %(max)d characters.", max=search.WORDS_MAX)
     filters = {
         "district": district or None,
         "date_from": bounds["from"],
         "date_to": bounds["to"],
+        "q": q,
+        "accessible": request.args.get("accessible") in ("1", "y", "on", "true"),
         "zone": ZoneInfo(current_app.config["BOOKING_TIMEZONE"]),
     }
     return filters, errors
@@ -184,6 +189,8 @@ def offers():
             page=page,
             districts=queries.districts(),
             district=request.args.get("district", ""),
+            q=filters["q"],
+            accessible=filters["accessible"],
             date_from=request.args.get("from", ""),
             date_to=request.args.get("to", ""),
             errors=errors,
@@ -200,7 +207,7 @@ EMBED_DEFAULT, EMBED_MAX = 10, 50
 def embed_offers():
     """The next open offers as a small page for other sites to frame (the city portal, a
     district newsletter): ``district``, ``from``, ``to`` as on /offers, ``limit`` (1-50, 10 by
-    default), ``lang``. Links open the offer's page here, in a new tab."""
+    default), ``q``, ``accessible``, ``lang``. Links open the offer's page here, in a new tab."""
     filters, errors = _offer_filters()
     limit = request.args.get("limit", "").strip()
     if not limit:
@@ -210,7 +217,8 @@ def embed_offers():
     else:
         errors["limit"] = _("Give a number from 1 to %(max)d.", max=EMBED_MAX)
     page = None if errors else queries.open_offers(per_page=per_page, **filters)
-    args = {k: v for k, v in request.args.items() if k in ("district", "from", "to") and v}
+    shared = ("q", "district", "from", "to", "accessible")
+    args = {k: v for k, v in request.args.items() if k in shared and v}
     return render_template("embed/offers.html", page=page, errors=errors, args=args), (
         422 if errors else 200
     )

@@ -142,6 +142,15 @@ def test_a_club_lists_itself_and_a_resident_finds_it(
     expect(resident.get_by_role("link", name="In meinen Kalender (.ics)")).to_be_visible()
     check(resident, axe, horizontal_scroll, "offer")
 
+    # The same resident looks for offers by a word, in step-free rooms only.
+    resident.get_by_role("link", name="Offene Angebote").first.click()
+    resident.fill("#offers-q", "chorprobe")
+    resident.get_by_label("Nur in stufenlos erreichbaren Räumen").check()
+    resident.get_by_role("button", name="Angebote zeigen").click()
+    expect(resident.get_by_role("heading", name="4 kommende Termine")).to_be_visible()
+    expect(resident.get_by_role("link", name="Offene Chorprobe")).to_have_count(4)
+    check(resident, axe, horizontal_scroll, "offers-search")
+
 
 def test_another_site_frames_the_offers_list(
     page, phone_page, axe, horizontal_scroll, live_server, db, make_user, make_site, make_room,

@@ -30,7 +30,16 @@ def test_migrated_schema_matches_the_models(db):
         # SQLite cannot reflect expression indexes; the PostgreSQL-only GiST index on the
         # occupancy period is checked on PostgreSQL (and below).
         warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
-        context = MigrationContext.configure(connection)
+        # SQLite's full-text index of the offers (migration 0017) is a virtual table with
+        # shadow tables that no model describes (migrations/env.py leaves them out likewise).
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_name": lambda name, type_, parents: (
+                    not (type_ == "table" and (name or "").startswith("booking_text"))
+                )
+            },
+        )
         differences = compare_metadata(context, _db.metadata)
     assert differences == []
 
