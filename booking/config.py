@@ -37,7 +37,7 @@ def _frame_ancestors(value: str) -> str:
     """A CSP source list (``*``, or origins separated by spaces); refuse anything that could
     end the directive and start another."""
     value = " ".join(value.split()) or "*"
-    if any(c in value for c in ";,") or not value.isprintable():
+    if any(c in value for c in ";,") or not (value.isascii() and value.isprintable()):
         raise ValueError(f"EMBED_FRAME_ANCESTORS is not a list of origins: {value!r}")
     return value
 

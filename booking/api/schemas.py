@@ -20,7 +20,15 @@ from pydantic import (
 )
 
 from booking import domain
-from booking.models import ApprovalPolicy, OccurrenceStatus, OrganisationKind, SiteKind
+from booking.languages import SPOKEN_LANGUAGES
+from booking.models import (
+    ApprovalPolicy,
+    OccurrenceStatus,
+    OfferAudience,
+    OfferCategory,
+    OrganisationKind,
+    SiteKind,
+)
 from booking.services import bookings as booking_service
 from booking.services import features as equipment
 from booking.services import places
@@ -32,6 +40,7 @@ MAX_ID = 2_147_483_647
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # PostgreSQL text cannot hold NUL characters; refuse them at the edge with a field name.
 NoNul = StringConstraints(pattern=r"^[^\x00]*$")
+SpokenLanguage = Literal[SPOKEN_LANGUAGES]  # ISO 639-1 codes (booking/languages.py)
 Text = Annotated[str, NoNul]
 # One-line text (a title, a name) holds no control character: it ends up in mail subjects.
 OneLine = StringConstraints(pattern=SINGLE_LINE_PATTERN)
@@ -163,6 +172,15 @@ class BookingIn(RequestModel):
     description: Annotated[str, NoNul, Field(max_length=booking_service.DESCRIPTION_MAX)] = ""
     attendees: int | None = Field(None, ge=1, le=booking_service.ATTENDEES_MAX)
     public: bool = Field(False, description="Show the booking as an open offer.")
+    offer_category: OfferCategory | None = Field(
+        None, description="What kind of open offer it is (public bookings)."
+    )
+    offer_audience: OfferAudience | None = Field(None, description="Whom the open offer is for.")
+    offer_languages: list[SpokenLanguage] = Field(
+        default_factory=list, max_length=len(SPOKEN_LANGUAGES), description="Languages spoken."
+    )
+    free_of_charge: bool = Field(False, description="The open offer costs nothing.")
+    drop_in: bool = Field(False, description="People may come without signing up.")
     recurrence: RecurrenceIn | None = None
     house_rules_accepted: bool = Field(
         False,
@@ -180,6 +198,11 @@ class BookingIn(RequestModel):
             description=self.description,
             attendees=self.attendees,
             is_public=self.public,
+            offer_category=self.offer_category.value if self.offer_category else None,
+            offer_audience=self.offer_audience.value if self.offer_audience else None,
+            offer_languages=tuple(self.offer_languages),
+            free_of_charge=self.free_of_charge,
+            drop_in=self.drop_in,
             recurrence=self.recurrence.to_domain() if self.recurrence else None,
             house_rules_accepted=self.house_rules_accepted,
         )
@@ -301,6 +324,11 @@ class OffersQuery(PageQuery):
         "SQLite: word beginnings).",
     )
     accessible: bool = Field(False, description="Only offers in step-free rooms.")
+    category: OfferCategory | None = None
+    audience: OfferAudience | None = None
+    language: SpokenLanguage | None = Field(None, description="Offers held in this language.")
+    free: bool = Field(False, description="Only offers free of charge.")
+    drop_in: bool = Field(False, description="Only offers one can drop in to without sign-up.")
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -480,6 +508,13 @@ class OfferOut(BaseModel):
     site_name: str
     district: str
     organisation: str | None
+    category: OfferCategory | None
+    audience: OfferAudience | None
+    languages: list[str]
+    free_of_charge: bool
+    drop_in: bool
+    accessible: bool = Field(description="The room is step-free.")
+    url: str = Field(description="The offer's page.")
 
 
 class Page(BaseModel, Generic[T]):

@@ -315,6 +315,13 @@ def offer_out(occurrence: Occurrence) -> OfferOut:
         site_name=room.site.name,
         district=room.site.district,
         organisation=booking.organisation.name if booking.organisation else None,
+        category=booking.offer_category,
+        audience=booking.offer_audience,
+        languages=list(booking.offer_languages or []),
+        free_of_charge=booking.free_of_charge,
+        drop_in=booking.drop_in,
+        accessible=room.step_free,
+        url=f"{base_url()}/offers/{booking.id}",
     )
 
 
@@ -526,7 +533,16 @@ def list_open_offers(user: User | None, query: OffersQuery):
     """Upcoming approved dates of public bookings, soonest first (ties by id)."""
     words = search.offer_words(query.q)
     stmt = search.upcoming_public(
-        district=query.district, words=words, accessible=query.accessible
+        district=query.district,
+        words=words,
+        accessible=query.accessible,
+        offer=search.OfferFilter(
+            category=query.category.value if query.category else None,
+            audience=query.audience.value if query.audience else None,
+            language=query.language,
+            free=query.free,
+            drop_in=query.drop_in,
+        ),
     ).options(
         selectinload(Occurrence.booking).selectinload(Booking.organisation),
         selectinload(Occurrence.room).selectinload(Room.site),

@@ -451,21 +451,21 @@ def booking_feed(user, booking_id: int, lang: str | None) -> Feed:
 
 def offer_feed(booking_id: int, lang: str, config) -> Feed:
     """One open offer's upcoming dates, for anyone: what ``/offers/<id>`` shows."""
-    offer = queries.open_offer(booking_id)
+    booking = queries.offer_booking(booking_id)
     window, today = _config_window(config)
     upcoming = Window(today, window.end)
     return Feed(
         kind="offer",
         lang=lang,
         selection=ONE_OFFER,
-        values={"booking_id": offer.booking.id, **upcoming.values()},
-        scopes={EVERYTHING, PUBLIC, f"booking:{offer.booking.id}"},
+        values={"booking_id": booking.id, **upcoming.values()},
+        scopes={EVERYTHING, PUBLIC, f"booking:{booking.id}"},
         detailed=False,
-        timezone=offer.booking.room.site.timezone,
-        params=(offer.booking.id,),
+        timezone=booking.room.site.timezone,
+        params=(booking.id,),
         window=upcoming,
         day_start=today,
-        label=offer.booking.title,
+        label=booking.title,
     )
 
 

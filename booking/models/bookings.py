@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    false,
     func,
     text,
 )
@@ -19,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.extensions import db
-from booking.models.enums import OccurrenceStatus
+from booking.models.enums import OccurrenceStatus, OfferAudience, OfferCategory
 from booking.models.people import Organisation, User
 from booking.models.places import Room
 from booking.models.types import UTCDateTime, utcnow
@@ -50,6 +51,12 @@ class Booking(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     attendees: Mapped[int | None]
     is_public: Mapped[bool] = mapped_column(default=False)
+    # What a public booking tells the people looking for open offers (migration 0018).
+    offer_category: Mapped[OfferCategory | None] = mapped_column(str_enum(OfferCategory))
+    offer_audience: Mapped[OfferAudience | None] = mapped_column(str_enum(OfferAudience))
+    offer_languages: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    free_of_charge: Mapped[bool] = mapped_column(default=False, server_default=false())
+    drop_in: Mapped[bool] = mapped_column(default=False, server_default=false())
     # RFC 5545 RRULE value of the series as requested (None for a single date); the occurrence
     # rows are the truth for what is booked.
     rrule: Mapped[str | None] = mapped_column(String(500))

@@ -63,3 +63,29 @@ class OccurrenceStatus(StrEnum):
     APPROVED = "approved"
     DECLINED = "declined"
     CANCELLED = "cancelled"
+
+
+class OfferCategory(StrEnum):
+    """What a public booking (an open offer) is about, for people filtering the offers."""
+
+    SPORT = "sport"
+    MUSIC = "music"
+    CULTURE = "culture"
+    LEARNING = "learning"
+    LANGUAGE_CAFE = "language_cafe"
+    COUNSELLING = "counselling"
+    YOUTH = "youth"
+    SENIORS = "seniors"
+    FAMILIES = "families"
+    OTHER = "other"
+
+
+class OfferAudience(StrEnum):
+    """Whom an open offer is for."""
+
+    EVERYONE = "everyone"
+    CHILDREN = "children"
+    YOUTH = "youth"
+    ADULTS = "adults"
+    SENIORS = "seniors"
+    FAMILIES = "families"

@@ -9,6 +9,7 @@ anything else stay out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -65,18 +66,17 @@ def directory(
     per_page: int = PER_PAGE,
     now: datetime | None = None,
 ) -> ListingPage:
-    """The listed organisations by name, filtered by words in their name or description, their
-    district and kind; each with its next ``OFFERS_IN_LIST`` public dates. The same few
-    statements whatever the page size: the count, the page, the dates of all its organisations
-    (with their bookings, rooms and sites)."""
+    """The listed organisations by name, filtered by words in their name or description (each
+    word somewhere in either, letter case aside), their district and kind; each with its next
+    ``OFFERS_IN_LIST`` public dates. The same few statements whatever the page size: the count,
+    the page, the dates of all its organisations (with their bookings, rooms and sites)."""
     text, kind_value = _check_filters(q, kind)
     where = [Organisation.listed]
-    if text:
-        needle = text.lower()
+    for word in re.findall(r"\w+", text.lower()):  # every word, in the name or the description
         where.append(
             or_(
-                func.lower(Organisation.name).contains(needle, autoescape=True),
-                func.lower(Organisation.description).contains(needle, autoescape=True),
+                func.lower(Organisation.name).contains(word, autoescape=True),
+                func.lower(Organisation.description).contains(word, autoescape=True),
             )
         )
     if district:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from booking import domain
 from booking.extensions import db
-from booking.models import Booking, Occurrence, OccurrenceStatus, Room, Site
+from booking.models import Booking, Occurrence, Room, Site
 from booking.services import search, visibility
 from booking.services.errors import N_, NotFound
 from booking.services.paging import Paged
@@ -103,6 +103,7 @@ def open_offers(
     date_to: date | None = None,
     q: str = "",
     accessible: bool = False,
+    offer: search.OfferFilter | None = None,
     page: int = 1,
     per_page: int = 20,
     zone: ZoneInfo | None = None,
@@ -111,7 +112,8 @@ def open_offers(
     """Upcoming approved dates of public bookings in active rooms, soonest first.
 
     ``date_from``/``date_to`` are inclusive local dates in ``zone`` (the city's zone); ``q``
-    the words an offer's title or description must hold; ``accessible``: step-free rooms only.
+    the words an offer's title or description must hold; ``accessible``: step-free rooms only;
+    ``offer``: what the offer is (category, audience, language, free of charge, drop in).
     """
     words = search.offer_words(q)
     zone = zone or ZoneInfo("Europe/Berlin")
@@ -122,7 +124,12 @@ def open_offers(
     if date_to is not None:
         upper = domain.from_local(datetime.combine(date_to + timedelta(days=1), time(0)), zone)
     stmt = search.upcoming_public(
-        district=district or None, start=lower, end=upper, words=words, accessible=accessible
+        district=district or None,
+        start=lower,
+        end=upper,
+        words=words,
+        accessible=accessible,
+        offer=offer,
     )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = min(max(1, page), max(1, -(-total // per_page)))  # past the end: the last page
@@ -149,24 +156,20 @@ class Offer:
     upcoming: int
 
 
-def open_offer(booking_id: int, *, now: datetime | None = None) -> Offer:
-    """A public booking as its shareable page shows it: NotFound unless it is public, in an
-    active room of an active site, and has an approved date (a request not yet approved is no
-    offer, and nothing of it is shown)."""
+def offer_booking(booking_id: int, *, now: datetime | None = None) -> Booking:
+    """The public booking behind an open offer's page and calendar: NotFound unless it has an
+    approved date still to come in an active room of an active site (the rule of ``/offers``;
+    a request not yet approved, or an offer that is over, shows nothing)."""
+    offered = (
+        search.upcoming_public(start=now)
+        .where(Occurrence.booking_id == booking_id)
+        .with_only_columns(Occurrence.booking_id)
+        .order_by(None)
+        .correlate(None)  # the rule's own join of booking stays inside
+    )
     booking = db.session.scalar(
         select(Booking)
-        .join(Room, Room.id == Booking.room_id)
-        .join(Site, Site.id == Room.site_id)
-        .where(
-            Booking.id == booking_id,
-            Booking.is_public,
-            Room.active,
-            Site.active,
-            exists().where(
-                Occurrence.booking_id == Booking.id,
-                Occurrence.status == OccurrenceStatus.APPROVED,
-            ),
-        )
+        .where(Booking.id.in_(offered))
         .options(
             selectinload(Booking.organisation),
             selectinload(Booking.room).selectinload(Room.site),
@@ -174,9 +177,20 @@ def open_offer(booking_id: int, *, now: datetime | None = None) -> Offer:
     )
     if booking is None:
         raise NotFound(N_("There is no such open offer."))
+    return booking
+
+
+def open_offer(booking_id: int, *, now: datetime | None = None) -> Offer:
+    """An open offer as its shareable page shows it: the booking, its next approved dates, each
+    with its room (a date may have been moved to another room), and how many are coming."""
+    booking = offer_booking(booking_id, now=now)
     upcoming = search.upcoming_public(start=now).where(Occurrence.booking_id == booking.id)
     total = db.session.scalar(select(func.count()).select_from(upcoming.subquery())) or 0
-    dates = db.session.scalars(upcoming.limit(OFFER_DATES_SHOWN)).all()
+    dates = db.session.scalars(
+        upcoming.limit(OFFER_DATES_SHOWN).options(
+            selectinload(Occurrence.room).selectinload(Room.site)
+        )
+    ).all()
     return Offer(booking, list(dates), total)
 
 

@@ -7,6 +7,7 @@ exclusion constraint on ``occupancy`` is the guarantee, and its violation turns 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -21,11 +22,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from booking import domain
 from booking.database import begin_write
 from booking.extensions import db
+from booking.languages import SPOKEN_LANGUAGES
 from booking.models import (
     ApprovalPolicy,
     Booking,
     Occurrence,
     OccurrenceStatus,
+    OfferAudience,
+    OfferCategory,
     Organisation,
     Room,
     User,
@@ -92,6 +96,12 @@ class BookingCommand:
     description: str = ""
     attendees: int | None = None
     is_public: bool = False
+    # What a public booking tells people looking for open offers (all optional).
+    offer_category: str | None = None
+    offer_audience: str | None = None
+    offer_languages: tuple[str, ...] = ()
+    free_of_charge: bool = False
+    drop_in: bool = False
     recurrence: domain.Recurrence | None = None
     # Book the dates that are free and leave out the others; otherwise any problem books nothing.
     book_free_dates_only: bool = False
@@ -130,6 +140,15 @@ class BookingCommand:
                 "skip_closures": r.skip_closures,
             },
         }
+        offer = {
+            "category": self.offer_category,
+            "audience": self.offer_audience,
+            "languages": list(self.offer_languages),
+            "free_of_charge": self.free_of_charge,
+            "drop_in": self.drop_in,
+        }
+        if any(offer.values()):  # digests of requests without offer details stay as they were
+            parts["offer"] = offer
         canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -216,6 +235,7 @@ def validate_command(cmd: BookingCommand) -> BookingCommand:
             code="offset_mismatch",
         )
     check_span(cmd.start, cmd.end)
+    cmd = _checked_offer(cmd)
     key = cmd.submission_key
     if key is not None and not (0 < len(key) <= SUBMISSION_KEY_MAX):
         raise InvalidRequest(
@@ -225,6 +245,27 @@ def validate_command(cmd: BookingCommand) -> BookingCommand:
             max=SUBMISSION_KEY_MAX,
         )
     return cmd
+
+
+def _checked_offer(cmd: BookingCommand) -> BookingCommand:
+    """The offer's details checked against their lists; languages once each, in the order
+    given."""
+    for field, kinds in (("offer_category", OfferCategory), ("offer_audience", OfferAudience)):
+        value = getattr(cmd, field)
+        if value is not None and value not in {k.value for k in kinds}:
+            raise InvalidRequest(
+                N_("Please choose one from the list."), field, code="not_in_list", value=value
+            )
+    languages = tuple(dict.fromkeys(cmd.offer_languages))
+    unknown = [code for code in languages if code not in SPOKEN_LANGUAGES]
+    if unknown:
+        raise InvalidRequest(
+            N_("Please choose languages from the list."),
+            "offer_languages",
+            code="not_in_list",
+            value=", ".join(unknown),
+        )
+    return dataclasses.replace(cmd, offer_languages=languages)
 
 
 def initial_status(user: User, room: Room, organisation: Organisation | None) -> OccurrenceStatus:
@@ -431,6 +472,11 @@ def _write_booking(user: User, cmd: BookingCommand, now: datetime | None) -> Boo
             description=(cmd.description or "").strip(),
             attendees=cmd.attendees,
             is_public=cmd.is_public,
+            offer_category=OfferCategory(cmd.offer_category) if cmd.offer_category else None,
+            offer_audience=OfferAudience(cmd.offer_audience) if cmd.offer_audience else None,
+            offer_languages=list(cmd.offer_languages),
+            free_of_charge=cmd.free_of_charge,
+            drop_in=cmd.drop_in,
             rrule=recurrence.to_rrule() if recurrence else None,
             exdates=sorted(d.isoformat() for d in recurrence.exdates) if recurrence else [],
             skip_closures=bool(recurrence and recurrence.skip_closures),

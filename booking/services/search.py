@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, column, func, literal_column, select, text
+from sqlalchemy import Integer, cast, column, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import joinedload, selectinload
 
 from booking import domain
@@ -627,9 +628,8 @@ def offer_words(text: str | None) -> list[str]:
     typed, else ``InvalidRequest`` on ``q``); punctuation alone searches for nothing."""
     text = (text or "").strip()
     if len(text) > WORDS_MAX:
-        raise InvalidRequest(
-            N_("Search for at most %(max)d characters."), "q", code="query_too_long", max=WORDS_MAX
-        )
+        message = N_("Please enter at most %(max)d characters.")
+        raise InvalidRequest(message, "q", code="query_too_long", max=WORDS_MAX)
     return re.findall(r"\w+", text)
 
 
@@ -650,6 +650,41 @@ def _matching_words(words: list[str]):
     return Booking.id.in_(found.columns(column("rowid", Integer)))
 
 
+@dataclass(frozen=True)
+class OfferFilter:
+    """What an open offer is, as people filter by it (``None``/``False``: any)."""
+
+    category: str | None = None
+    audience: str | None = None
+    language: str | None = None
+    free: bool = False
+    drop_in: bool = False
+
+    def conditions(self) -> list:
+        found = []
+        if self.category:
+            found.append(Booking.offer_category == self.category)
+        if self.audience:
+            found.append(Booking.offer_audience == self.audience)
+        if self.language:
+            found.append(_speaks(self.language))
+        if self.free:
+            found.append(Booking.free_of_charge)
+        if self.drop_in:
+            found.append(Booking.drop_in)
+        return found
+
+
+def _speaks(language: str):
+    """The booking's languages (a JSON list of codes) hold ``language``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(Booking.offer_languages, JSONB).contains([language])
+    spoken = select(literal_column("1")).select_from(
+        func.json_each(Booking.offer_languages).table_valued("value")
+    )
+    return spoken.where(literal_column("value") == language).exists()
+
+
 def upcoming_public(
     *,
     district: str | None = None,
@@ -657,6 +692,7 @@ def upcoming_public(
     end: datetime | None = None,
     words: list[str] | None = None,
     accessible: bool = False,
+    offer: OfferFilter | None = None,
 ):
     """A select of approved dates of public bookings (open offers), soonest first; with
     ``words`` only those whose title or description holds all of them, with ``accessible`` only
@@ -684,4 +720,6 @@ def upcoming_public(
         stmt = stmt.where(_matching_words(words))
     if accessible:
         stmt = stmt.where(Room.step_free)
+    if offer is not None:
+        stmt = stmt.where(*offer.conditions())
     return stmt

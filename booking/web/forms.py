@@ -39,6 +39,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from booking import domain
 from booking.errors import error_text
 from booking.input_guard import FIRST_YEAR, LAST_YEAR
+from booking.languages import SPOKEN_LANGUAGES
+from booking.models import OfferAudience, OfferCategory
 from booking.services import catalogue
 from booking.services.bookings import (
     ATTENDEES_MAX,
@@ -53,6 +55,7 @@ from booking.services.text import (
     is_clean_text,
     is_single_line,
 )
+from booking.web.i18n import offer_audience_label, offer_category_label, spoken_language_name
 
 WEEKDAYS = (
     (0, _l("Monday")),
@@ -248,6 +251,14 @@ class BookingForm(FlaskForm):
     is_public = BooleanField(
         _l("Public: show title and organisation in the calendar and in the open offers")
     )
+    # What a public booking tells people looking for open offers (ignored for private ones).
+    offer_category = SelectField(_l("What kind of offer"), choices=[], default="")
+    offer_audience = SelectField(_l("For whom"), choices=[], default="")
+    offer_languages = MultiCheckboxField(
+        _l("Languages spoken"), choices=[], validate_choice=True, default=[]
+    )
+    free_of_charge = BooleanField(_l("Free of charge"))
+    drop_in = BooleanField(_l("Drop in: no sign-up needed"))
     repeat = RadioField(
         _l("Repetition"),
         choices=choices(
@@ -286,6 +297,19 @@ class BookingForm(FlaskForm):
     submission = HiddenField()
     preview = SubmitField(_l("Show the dates"))
     book = SubmitField(_l("Book"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        none = SelectChoice("", _l("— please choose —"))
+        self.offer_category.choices = [none] + [
+            SelectChoice(c.value, offer_category_label(c)) for c in OfferCategory
+        ]
+        self.offer_audience.choices = [none] + [
+            SelectChoice(a.value, offer_audience_label(a)) for a in OfferAudience
+        ]
+        self.offer_languages.choices = [
+            SelectChoice(code, spoken_language_name(code)) for code in SPOKEN_LANGUAGES
+        ]
 
     def validate_shape(self) -> bool:
         ok = self.validate()
@@ -379,6 +403,11 @@ def command_from_form(
         description=form.description.data or "",
         attendees=form.attendees.data,
         is_public=bool(form.is_public.data),
+        offer_category=form.offer_category.data or None,
+        offer_audience=form.offer_audience.data or None,
+        offer_languages=tuple(form.offer_languages.data or ()),
+        free_of_charge=bool(form.free_of_charge.data),
+        drop_in=bool(form.drop_in.data),
         recurrence=recurrence_from_form(form),
         book_free_dates_only=bool(form.book_free_dates_only.data),
         house_rules_accepted=bool(form.house_rules_accepted.data),
@@ -394,6 +423,9 @@ SERVICE_FIELDS = {
     "start": "start",
     "end": "end",
     "organisation_id": "organisation",
+    "offer_category": "offer_category",
+    "offer_audience": "offer_audience",
+    "offer_languages": "offer_languages",
     "house_rules_accepted": "house_rules_accepted",
     "recurrence": "repeat",
     "recurrence.freq": "repeat",

@@ -30,14 +30,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
 from flask import Flask, current_app, has_request_context, request, session, url_for
 from flask_babel import get_locale, lazy_gettext, refresh
 from flask_login import current_user
 
 from booking.languages import FORMAT_LOCALES, LANGUAGES
-from booking.models import OccurrenceStatus, OrganisationKind
+from booking.models import OccurrenceStatus, OfferAudience, OfferCategory, OrganisationKind
 from booking.services import accounts
 
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
@@ -57,6 +57,52 @@ ORGANISATION_KIND_LABELS = {
     OrganisationKind.CHURCH: lazy_gettext("Church"),
     OrganisationKind.OTHER: lazy_gettext("Other"),
 }
+
+
+OFFER_CATEGORY_LABELS = {
+    OfferCategory.SPORT: lazy_gettext("Sport and exercise"),
+    OfferCategory.MUSIC: lazy_gettext("Music"),
+    OfferCategory.CULTURE: lazy_gettext("Culture"),
+    OfferCategory.LEARNING: lazy_gettext("Learning"),
+    OfferCategory.LANGUAGE_CAFE: lazy_gettext("Language café"),
+    OfferCategory.COUNSELLING: lazy_gettext("Advice and counselling"),
+    OfferCategory.YOUTH: lazy_gettext("Youth"),
+    OfferCategory.SENIORS: lazy_gettext("Seniors"),
+    OfferCategory.FAMILIES: lazy_gettext("Families"),
+    OfferCategory.OTHER: lazy_gettext("Other"),
+}
+
+OFFER_AUDIENCE_LABELS = {
+    OfferAudience.EVERYONE: lazy_gettext("Everyone"),
+    OfferAudience.CHILDREN: lazy_gettext("Children"),
+    OfferAudience.YOUTH: lazy_gettext("Young people"),
+    OfferAudience.ADULTS: lazy_gettext("Adults"),
+    OfferAudience.SENIORS: lazy_gettext("Older people"),
+    OfferAudience.FAMILIES: lazy_gettext("Families"),
+}
+
+
+def offer_category_label(value) -> str:
+    try:
+        return str(OFFER_CATEGORY_LABELS[OfferCategory(value)])
+    except ValueError:
+        return str(value)
+
+
+def offer_audience_label(value) -> str:
+    try:
+        return str(OFFER_AUDIENCE_LABELS[OfferAudience(value)])
+    except ValueError:
+        return str(value)
+
+
+def spoken_language_name(code: str) -> str:
+    """A language named in itself ("Türkçe", "العربية"), so that its speakers find it."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
 
 
 def languages() -> tuple[str, ...]:
@@ -180,6 +226,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(localdatetime, "localdatetime")
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(organisation_kind_label, "organisation_kind_label")
+    app.add_template_filter(offer_category_label, "offer_category_label")
+    app.add_template_filter(offer_audience_label, "offer_audience_label")
+    app.add_template_filter(spoken_language_name, "spoken_language_name")
     app.add_template_global(this_page, "this_page")
     app.add_template_global(current_locale, "current_locale")
     app.add_template_global(LANGUAGE_NAMES, "language_names")

@@ -12,11 +12,13 @@ from flask_login import current_user
 from booking import domain
 from booking.extensions import db
 from booking.input_guard import FIRST_YEAR, LAST_YEAR, page_number
-from booking.models import Site
+from booking.languages import SPOKEN_LANGUAGES
+from booking.models import OfferAudience, OfferCategory, Site
 from booking.services import queries, room_context, search, visibility
 from booking.services.search import room_week, week_start
 from booking.web import bp
 from booking.web.forms import WEEKDAYS
+from booking.web.i18n import offer_audience_label, offer_category_label, spoken_language_name
 
 SUGGESTED_LENGTH = timedelta(hours=2)
 
@@ -142,8 +144,9 @@ def room(room_id: int):
 
 
 def _offer_filters() -> tuple[dict, dict[str, str]]:
-    """The offers' filters from the query string (q, district, from, to, accessible) and what
-    is wrong with them, by field: the list page and the embeddable list read them alike."""
+    """The offers' filters from the query string (q, district, from, to, accessible, category,
+    audience, language, free, drop_in) and what is wrong with them, by field: the list page and
+    the embeddable list read them alike."""
     district = request.args.get("district", "")
     errors: dict[str, str] = {}
     if district and district not in queries.districts():
@@ -164,13 +167,29 @@ def _offer_filters() -> tuple[dict, dict[str, str]]:
         errors["to"] = _("The end date must not be before the start date.")
     q = request.args.get("q", "")
     if len(q.strip()) > search.WORDS_MAX:
-        errors["q"] = _("Search for at most %(max)d characters.", max=search.WORDS_MAX)
+        errors["q"] = _("Please enter at most %(max)d characters.", max=search.WORDS_MAX)
+    offer = {}
+    for name, allowed in (
+        ("category", {c.value for c in OfferCategory}),
+        ("audience", {a.value for a in OfferAudience}),
+        ("language", set(SPOKEN_LANGUAGES)),
+    ):
+        value = request.args.get(name, "")
+        if value and value not in allowed:
+            errors[name] = _("Please choose one from the list.")
+        offer[name] = value or None
+    checked = ("1", "y", "on", "true")
     filters = {
+        "offer": search.OfferFilter(
+            **offer,
+            free=request.args.get("free") in checked,
+            drop_in=request.args.get("drop_in") in checked,
+        ),
         "district": district or None,
         "date_from": bounds["from"],
         "date_to": bounds["to"],
         "q": q,
-        "accessible": request.args.get("accessible") in ("1", "y", "on", "true"),
+        "accessible": request.args.get("accessible") in checked,
         "zone": ZoneInfo(current_app.config["BOOKING_TIMEZONE"]),
     }
     return filters, errors
@@ -191,6 +210,10 @@ def offers():
             district=request.args.get("district", ""),
             q=filters["q"],
             accessible=filters["accessible"],
+            offer=filters["offer"],
+            categories=[(c.value, offer_category_label(c)) for c in OfferCategory],
+            audiences=[(a.value, offer_audience_label(a)) for a in OfferAudience],
+            spoken=[(code, spoken_language_name(code)) for code in SPOKEN_LANGUAGES],
             date_from=request.args.get("from", ""),
             date_to=request.args.get("to", ""),
             errors=errors,
@@ -212,12 +235,13 @@ def embed_offers():
     limit = request.args.get("limit", "").strip()
     if not limit:
         per_page = EMBED_DEFAULT
-    elif limit.isdigit() and 1 <= int(limit) <= EMBED_MAX:
+    elif limit.isascii() and limit.isdigit() and len(limit) <= 2 and 1 <= int(limit) <= EMBED_MAX:
         per_page = int(limit)
     else:
         errors["limit"] = _("Give a number from 1 to %(max)d.", max=EMBED_MAX)
     page = None if errors else queries.open_offers(per_page=per_page, **filters)
-    shared = ("q", "district", "from", "to", "accessible")
+    shared = ("q", "district", "from", "to", "accessible", "category", "audience", "language")
+    shared += ("free", "drop_in")
     args = {k: v for k, v in request.args.items() if k in shared and v}
     return render_template("embed/offers.html", page=page, errors=errors, args=args), (
         422 if errors else 200

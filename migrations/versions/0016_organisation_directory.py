@@ -29,5 +29,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("organisation") as batch:
-        batch.drop_column("listed")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch rebuild of ``organisation`` would drop the
+    # table with foreign keys on and take memberships, join requests and invitations with it.
+    op.drop_column("organisation", "listed")

@@ -13,6 +13,10 @@ The public offers page, the embeddable list and the API find offers by words (is
   kept in step with ``booking`` by triggers (insert, update of either column, delete), filled
   from the existing rows once here. Words are matched by their beginning ("Kind" finds
   "Kinder"), letter case and accents aside; SQLite has no German stemmer.
+
+On SQLite a later migration that rebuilds ``booking`` (``batch_alter_table``) drops these
+triggers and must create them again; use plain ``op.add_column``/``op.drop_column`` instead
+(as 0018 does). ``tests/integration/test_migrations.py`` checks that they are there.
 """
 
 from alembic import op

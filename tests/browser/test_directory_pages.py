@@ -196,3 +196,28 @@ def test_another_site_frames_the_offers_list(
     phone_page.goto("/embed/offers")
     expect(phone_page.get_by_role("link", name="Vorlesestunde")).to_be_visible()
     check(phone_page, axe, horizontal_scroll, "embed")
+
+
+def test_the_booking_form_asks_what_a_public_offer_is(
+    page, axe, horizontal_scroll, db, make_user, make_site, make_room
+):
+    """The fieldset "For a public offer": a category, the audience, the languages named in
+    themselves (Arabic right to left), free of charge and drop in; a phone shows it whole."""
+    room = make_room(make_site(name="Stadtteilhaus"), name="Saal")
+    make_user(name="Olga", email="olga@example.org", language="en")
+    db.session.commit()
+    page.goto("/login")
+    page.fill("#email", "olga@example.org")
+    page.fill("#password", PASSWORD)
+    page.locator("#password").press("Enter")
+    page.wait_for_load_state()
+    page.goto(f"/rooms/{room.id}/book")
+    offer = page.get_by_role("group", name="For a public offer")
+    offer.get_by_label("What kind of offer").select_option("language_cafe")
+    offer.get_by_label("For whom").select_option("everyone")
+    for name in ("Türkçe", "العربية", "Українська"):
+        offer.get_by_label(name).check()
+    offer.get_by_label("Free of charge").check()
+    offer.get_by_label("Drop in: no sign-up needed").check()
+    expect(offer.locator('label[lang="ar"]')).to_have_css("direction", "rtl")
+    check(page, axe, horizontal_scroll, "booking-form-offer")

@@ -103,6 +103,8 @@ def test_filters_by_words_district_and_kind(client, db, make_organisation):
     db.session.commit()
     assert entries(client.get("/directory?q=KAFFEE", headers=EN).text) == ["Sprachcafé"]
     assert entries(client.get("/directory?q=chor", headers=EN).text) == ["Chor Letmathe"]
+    assert entries(client.get("/directory?q=kaffee+deutsch", headers=EN).text) == ["Sprachcafé"]
+    assert entries(client.get("/directory?q=kaffee+chor", headers=EN).text) == []
     assert entries(client.get("/directory?district=Hennen", headers=EN).text) == [
         "Jugendtreff",
         "Sprachcafé",

@@ -22,7 +22,7 @@ def at(days: int, hour: int = 18) -> datetime:
 
 
 def titles(html: str) -> list[str]:
-    return re.findall(r'<h2><a href="[^"]+" rel="noopener">(.*?)</a></h2>', html)
+    return re.findall(r'<h2><a href="[^"]+" rel="noopener">(.*?)<span', html)
 
 
 @pytest.fixture

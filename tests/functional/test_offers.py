@@ -118,3 +118,35 @@ def test_no_page_for_what_is_not_an_open_offer(
             assert response.status_code == 404, path
             assert booking.title not in response.get_data(as_text=True)
     assert client.get("/offers/424242", headers=EN).status_code == 404
+
+
+def test_an_offer_page_shows_where_each_date_is(
+    client, db, make_site, make_room, make_user, make_booking
+):
+    """A date moved to another room is shown there, with that room's accessibility; the offer's
+    page stays reachable when its first room closes."""
+    from booking.services.changes import move_occurrence
+
+    site = make_site(name="Stadtteilhaus")
+    saal = make_room(site, name="Saal", step_free=False)
+    foyer = make_room(site, name="Foyer", step_free=True)
+    manager = make_user(manages=[site])
+    weekly = make_booking(manager, saal, at(2), title="Tanzcafé", is_public=True)
+    second = make_booking(manager, saal, at(9), title="Tanzcafé 2", is_public=True)
+    moved = second.occurrences[0]
+    start = moved.starts_at.astimezone(BERLIN).replace(tzinfo=None)
+    move_occurrence(manager, moved.id, start, start + timedelta(hours=1), foyer.id)
+    db.session.commit()
+    page = client.get(f"/offers/{second.id}", headers=EN).text
+    assert "Foyer" in page and "step-free access" in page
+    saal.active = False
+    db.session.commit()
+    assert client.get(f"/offers/{second.id}", headers=EN).status_code == 200
+    assert client.get(f"/offers/{weekly.id}", headers=EN).status_code == 404  # only in Saal
+
+
+def test_an_offer_that_is_over_has_no_page(client, db, make_room, make_user, make_booking):
+    room = make_room()
+    past = make_booking(make_user(), room, at(-3), title="Sommerfest", is_public=True)
+    assert client.get(f"/offers/{past.id}", headers=EN).status_code == 404
+    assert client.get(f"/offers/{past.id}.ics").status_code == 404

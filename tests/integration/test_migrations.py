@@ -136,3 +136,13 @@ def test_migrations_form_one_line(app):
     config = Config()
     config.set_main_option("script_location", app.extensions["migrate"].directory)
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+@pytest.mark.skipif(ON_POSTGRESQL, reason="SQLite only: PostgreSQL's offer search is an index")
+def test_sqlite_keeps_the_offer_search_triggers(db):
+    """Migration 0017's triggers keep the FTS5 index in step with ``booking``; a later table
+    rebuild of ``booking`` would drop them silently (old words found, anonymised ones too)."""
+    with _db.engine.connect() as connection:
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'booking'"
+        triggers = set(connection.scalars(text(query)))
+    assert {"booking_text_insert", "booking_text_update", "booking_text_delete"} <= triggers

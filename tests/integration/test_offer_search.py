@@ -115,7 +115,7 @@ def test_the_pages_and_the_api_search_alike(client, db, offers):
 def test_too_many_characters_are_explained(client, db, offers):
     long = "chor " * 21
     page = client.get(f"/offers?q={long}", headers=EN)
-    assert page.status_code == 422 and "Search for at most 100 characters." in page.text
+    assert page.status_code == 422 and "Please enter at most 100 characters." in page.text
     assert client.get(f"/embed/offers?q={long}", headers=EN).status_code == 422
     problem = client.get(f"/api/v1/open-offers?q={long}")
     assert problem.status_code == 422
