@@ -89,6 +89,7 @@ def _organisations(data: Data, counts) -> dict[str, Organisation]:
                 district=district,
                 trusted=spec["trusted"],
                 description=data["organisation_description"].format(name=name, district=district),
+                listed=spec.get("listed", False),
             )
             db.session.add(org)
             counts["organisations"] += 1
@@ -251,6 +252,11 @@ def _bookings(data: Data, today: date, organisations, users, log) -> int:
             description=plan["series_description"].format(title=title),
             attendees=min(room.capacity, plan["series_attendees"]),
             is_public=series["public"],
+            offer_category=series.get("category"),
+            offer_audience=series.get("audience"),
+            offer_languages=tuple(series.get("languages", ())),
+            free_of_charge=series.get("free", False),
+            drop_in=series.get("drop_in", False),
             recurrence=Recurrence(
                 Frequency.WEEKLY,
                 byweekday=(weekday,),
