@@ -74,11 +74,19 @@ def _seconds(config: Mapping[str, Any] | None, key: str, default: float) -> floa
     return float(default if value is None or value == "" else value)
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # We emit BEGIN ourselves (below); stop pysqlite from doing it behind our back.
         dbapi_connection.isolation_level = None
+        # SQLite's own lower() folds A-Z only; searches by name (the directory, organisations,
+        # people) compare lower(column) with what was typed, lowered by Python, as PostgreSQL's
+        # lower() does for every letter ("Über" is found by "über").
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         # How long a writer waits for the write lock before "database is locked"; the unit of

@@ -112,6 +112,12 @@ def test_filters_by_words_district_and_kind(client, db, make_organisation):
     assert entries(client.get("/directory?district=Hennen&kind=initiative", headers=EN).text) == [
         "Jugendtreff"
     ]
+    make_organisation(name="Über den Tellerrand", listed=True, description="Ökumenischer Kreis")
+    db.session.commit()
+    assert entries(client.get("/directory?q=über", headers=EN).text) == ["Über den Tellerrand"]
+    assert entries(client.get("/directory?q=ÖKUMENISCH", headers=EN).text) == [
+        "Über den Tellerrand"
+    ]
     nothing = client.get("/directory?q=Schach", headers=EN)
     assert nothing.status_code == 200 and "No organisation matches" in nothing.text
 
