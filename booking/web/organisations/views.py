@@ -58,21 +58,30 @@ def index():
     ), (200 if found is not None else 422)
 
 
+def _command(form) -> service.OrganisationCommand:
+    """The service's command from the new-organisation form or the profile form (which adds
+    the contact address and the directory listing)."""
+    email = getattr(form, "email", None)
+    listed = getattr(form, "listed", None)
+    return service.OrganisationCommand(
+        name=form.name.data,
+        kind=form.kind.data,
+        district=form.district.data or "",
+        description=form.description.data or "",
+        website=form.website.data or "",
+        email=(email.data or "") if email is not None else "",
+        listed=bool(listed.data) if listed is not None else False,
+    )
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
     form = OrganisationForm()
     existing = None  # the organisation of the same name, to ask to join instead
     if form.validate_on_submit():
-        command = service.OrganisationCommand(
-            name=form.name.data,
-            kind=form.kind.data,
-            district=form.district.data or "",
-            description=form.description.data or "",
-            website=form.website.data or "",
-        )
         try:
-            organisation = service.create_organisation(current_user, command)
+            organisation = service.create_organisation(current_user, _command(form))
         except InvalidRequest as exc:
             field_error(form, exc)
             existing = exc.params.get("organisation_id") if exc.code == "name_taken" else None
@@ -118,17 +127,8 @@ def edit(organisation_id: int):
     organisation = service.organisation_for_editing(current_user, organisation_id)
     form = OrganisationProfileForm(obj=service.organisation_command(organisation))
     if form.validate_on_submit():
-        command = service.OrganisationCommand(
-            name=form.name.data,
-            kind=form.kind.data,
-            district=form.district.data or "",
-            description=form.description.data or "",
-            website=form.website.data or "",
-            email=form.email.data or "",
-            listed=bool(form.listed.data),
-        )
         try:
-            service.update_organisation(current_user, organisation_id, command)
+            service.update_organisation(current_user, organisation_id, _command(form))
         except InvalidRequest as exc:
             field_error(form, exc)
         else:
