@@ -79,6 +79,8 @@ def assert_fits(page, name: str, axe) -> None:
 
 
 def row_display(page) -> str:
+    # A page's rows exist before its stylesheets are loaded: measure the laid-out page.
+    page.wait_for_load_state("load")
     return page.evaluate(
         "() => getComputedStyle(document.querySelector('table.dates tbody tr')).display"
     )
